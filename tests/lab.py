@@ -1,0 +1,142 @@
+"""Helpers that drive real traffic through the lab containers.
+
+Every helper runs a real client (Python's socket, smtplib and imaplib,
+swaks, openssl) inside a lab container, so each probe starts in the network
+zone of that container and crosses the real packet filters.
+"""
+
+import json
+import shlex
+import time
+import uuid
+
+CA_PATH = "/etc/ssl/mailgw/ca.pem"
+
+# Seconds a TCP probe waits for an answer before it calls the port filtered.
+PROBE_TIMEOUT = 3
+
+_PROBE_SCRIPT = """
+import concurrent.futures, json, socket, sys
+address, timeout, ports = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
+def probe(port):
+    sock = socket.socket()
+    sock.settimeout(timeout)
+    try:
+        sock.connect((address, int(port)))
+        return "open"
+    except socket.timeout:
+        return "filtered"
+    except ConnectionRefusedError:
+        return "closed"
+    except OSError as error:
+        return "error: %s" % error
+    finally:
+        sock.close()
+with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
+    states = dict(zip(ports, pool.map(probe, ports)))
+print(json.dumps(states))
+"""
+
+_IMAP_SCRIPT = """
+import imaplib, json, ssl, sys
+host, user, password, token = sys.argv[1:5]
+context = ssl.create_default_context(cafile=%r)
+with imaplib.IMAP4_SSL(host, 993, ssl_context=context, timeout=10) as imap:
+    imap.login(user, password)
+    imap.select("INBOX", readonly=True)
+    status, data = imap.search(None, "SUBJECT", '"%%s"' %% token)
+    messages = []
+    for number in data[0].split():
+        status, parts = imap.fetch(number, "(RFC822)")
+        messages.append(parts[0][1].decode("utf-8", "replace"))
+    print(json.dumps(messages))
+""" % CA_PATH
+
+
+def python(host, script, *args):
+    """Run a Python script with arguments on a lab host; return the result."""
+    quoted = " ".join(shlex.quote(str(arg)) for arg in args)
+    return host.run("python3 -c %s %s" % (shlex.quote(script), quoted))
+
+
+def probe_ports(host, address, ports, timeout=PROBE_TIMEOUT):
+    """Try a TCP connection from host to each port of address.
+
+    Returns {port: "open" | "closed" | "filtered" | "error: ..."}: "closed"
+    means a reset came back, "filtered" that nothing came back in time.
+    """
+    result = python(host, _PROBE_SCRIPT, address, timeout, *ports)
+    assert result.rc == 0, result.stderr
+    return {int(port): state for port, state in json.loads(result.stdout).items()}
+
+
+def token():
+    """Return a unique subject token that identifies one test message."""
+    return "mailgw-test-" + uuid.uuid4().hex[:12]
+
+
+def swaks(host, *args):
+    """Run swaks on host with the given arguments; return the result."""
+    return host.run("swaks --timeout 15 " + " ".join(shlex.quote(str(arg)) for arg in args))
+
+
+def submit(client, server, user, password, sender, recipient, subject):
+    """Submit a message on port 587 with STARTTLS, a verified certificate
+    and SASL PLAIN, as a user's mail program would."""
+    return swaks(
+        client,
+        "--server", server, "--port", "587",
+        "--tls", "--tls-verify", "--tls-ca-path", CA_PATH,
+        "--auth", "PLAIN", "--auth-user", user, "--auth-password", password,
+        "--from", sender, "--to", recipient,
+        "--header", "Subject: " + subject,
+        "--body", "Test message " + subject,
+    )
+
+
+def imap_messages(client, server, user, password, subject):
+    """Log in over IMAPS (certificate verified) and return the raw messages
+    in INBOX whose subject contains the token."""
+    result = python(client, _IMAP_SCRIPT, server, user, password, subject)
+    assert result.rc == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def wait_for(check, timeout=60, interval=1):
+    """Call check until it returns a true value or timeout seconds pass;
+    return the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)
+
+
+def maildir_messages(host, maildir, subject):
+    """Return the messages in a Maildir on host that contain the token."""
+    result = host.run(
+        "grep -rlF -- %s %s/new %s/cur 2>/dev/null | xargs -r cat",
+        subject, maildir, maildir,
+    )
+    return [result.stdout] if result.stdout else []
+
+
+def journal(host, since, grep=None):
+    """Return the journal lines of host since a timestamp (seconds since the
+    epoch), optionally only those that contain grep."""
+    command = "journalctl --no-pager -o short-iso --since @%d" % int(since)
+    if grep:
+        command += " | grep -F -- %s" % shlex.quote(grep)
+    return host.run(command).stdout
+
+
+def queue_ids(host, subject):
+    """Return the Postfix queue ids on host whose message contains the token."""
+    result = host.run(
+        "for id in $(postqueue -j | python3 -c 'import json,sys;"
+        "[print(json.loads(l)[\"queue_id\"]) for l in sys.stdin]'); do "
+        "postcat -bhq $id 2>/dev/null | grep -qF -- %s && echo $id; done",
+        subject,
+    )
+    return result.stdout.split()

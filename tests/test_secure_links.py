@@ -1,0 +1,226 @@
+"""Checklist item 3: every communication link to the mail server, internal
+and external, meets the security requirements: TLS 1.2 or newer, verified
+certificates between the servers, authentication only over TLS, no open
+relay."""
+
+import contextlib
+import json
+import re
+import time
+
+import pytest
+
+from conftest import address_of
+from lab import CA_PATH, journal, python, queue_ids, submit, swaks, token, wait_for
+
+pytestmark = pytest.mark.secure_links
+
+_SUBMISSION_SCRIPT = """
+import json, smtplib, ssl, sys
+host, user, password = sys.argv[1:4]
+report = {}
+with smtplib.SMTP(host, 587, timeout=15) as smtp:
+    smtp.ehlo("client.test")
+    report["auth_before_tls"] = smtp.has_extn("auth")
+    report["auth_attempt"] = list(smtp.docmd("AUTH", "PLAIN AHRlc3QAdGVzdA=="))
+    smtp.starttls(context=ssl.create_default_context(cafile=%r))
+    smtp.ehlo("client.test")
+    report["auth_after_tls"] = smtp.esmtp_features.get("auth", "")
+    try:
+        smtp.login(user, password + "-wrong")
+        report["wrong_password"] = "accepted"
+    except smtplib.SMTPAuthenticationError as error:
+        report["wrong_password"] = error.smtp_code
+print(json.dumps(report, default=str))
+""" % CA_PATH
+
+
+def test_submission_offers_auth_only_after_starttls(lab, hosts, john):
+    result = python(hosts["client"], _SUBMISSION_SCRIPT, lab["mail_fqdn"],
+                    john["address"], john["password"])
+    assert result.rc == 0, result.stderr
+    report = json.loads(result.stdout)
+
+    assert report["auth_before_tls"] is False
+    assert report["auth_attempt"][0] == 530, report["auth_attempt"]
+    assert "PLAIN" in report["auth_after_tls"]
+    assert report["wrong_password"] == 535
+
+
+def test_submission_rejects_unauthenticated_mail(lab, hosts):
+    result = swaks(hosts["client"], "--server", lab["mail_fqdn"], "--port", "587",
+                   "--tls", "--tls-ca-path", CA_PATH, "--quit-after", "RCPT",
+                   "--from", "john.doe@%s" % lab["mail_domain"],
+                   "--to", "alice@%s" % lab["internet_domain"])
+    # Postfix refuses at MAIL FROM (sender not logged in) or at RCPT.
+    assert re.search(r"<~\*? 55[34] 5\.7\.1 ", result.stdout), result.stdout
+    assert "250 2.0.0 Ok: queued" not in result.stdout
+
+
+def test_submission_rejects_foreign_sender(lab, hosts, john):
+    """A logged-in user may only send with the user's own addresses."""
+    result = submit(hosts["client"], lab["mail_fqdn"], john["address"], john["password"],
+                    "erika.mustermann@%s" % lab["mail_domain"],
+                    "alice@%s" % lab["internet_domain"], token())
+    assert "553 5.7.1" in result.stdout, result.stdout
+
+
+def test_imaps_login_works_and_plain_imap_is_closed(lab, hosts, erika):
+    login = python(hosts["client"], """
+import imaplib, ssl, sys
+context = ssl.create_default_context(cafile=%r)
+with imaplib.IMAP4_SSL(sys.argv[1], 993, ssl_context=context, timeout=10) as imap:
+    print(imap.login(sys.argv[2], sys.argv[3])[0])
+""" % CA_PATH, lab["mail_fqdn"], erika["address"], erika["password"])
+    assert login.stdout.strip() == "OK", login.stderr
+
+    # Dovecot does not even listen on the plain ports, also not on loopback.
+    local = hosts["mail"].run("ss -Hltn '( sport = :143 or sport = :110 )'").stdout
+    assert local.strip() == ""
+
+
+def test_imaps_rejects_wrong_password(lab, hosts, erika):
+    result = python(hosts["client"], """
+import imaplib, ssl, sys
+context = ssl.create_default_context(cafile=%r)
+with imaplib.IMAP4_SSL(sys.argv[1], 993, ssl_context=context, timeout=10) as imap:
+    try:
+        imap.login(sys.argv[2], sys.argv[3])
+        print("accepted")
+    except imaplib.IMAP4.error:
+        print("rejected")
+""" % CA_PATH, lab["mail_fqdn"], erika["address"], "not-the-password")
+    assert result.stdout.strip() == "rejected", result.stderr
+
+
+# (client host, server name or zone host, port, STARTTLS protocol or None)
+TLS_ENDPOINTS = [
+    ("internet", "relay", 25, "smtp"),
+    ("relay", "mail", 25, "smtp"),
+    ("client", "mail", 587, "smtp"),
+    ("client", "mail", 993, None),
+]
+
+
+def tls_handshake(host, address, port, starttls, version):
+    """Try a TLS handshake with one protocol version; return (ok, output).
+
+    SECLEVEL=0 lets OpenSSL 3 offer TLS 1.0 and 1.1, so a failed handshake
+    means the server refused, not the client."""
+    command = ("echo | timeout 15 openssl s_client -connect %s:%d -%s "
+               "-cipher DEFAULT:@SECLEVEL=0 -CAfile %s" % (address, port, version, CA_PATH))
+    if starttls:
+        command += " -starttls " + starttls
+    result = host.run(command)
+    output = result.stdout + result.stderr
+    negotiated = "Protocol  : " in output or "New, TLSv" in output
+    return result.rc == 0 and negotiated and "Cipher is (NONE)" not in output, output
+
+
+@pytest.mark.parametrize("client,server,port,starttls", TLS_ENDPOINTS)
+def test_tls_below_1_2_refused(lab, hosts, client, server, port, starttls):
+    address = address_of(lab, server)
+    for version in ("tls1", "tls1_1"):
+        ok, output = tls_handshake(hosts[client], address, port, starttls, version)
+        assert not ok, "%s:%d accepted %s\n%s" % (server, port, version, output[-600:])
+
+    ok, output = tls_handshake(hosts[client], address, port, starttls, "tls1_2")
+    assert ok, "%s:%d refused TLS 1.2\n%s" % (server, port, output[-600:])
+
+
+def test_relay_links_use_verified_tls(lab, hosts, john):
+    """Both hops between relay and mail server log a verified TLS session."""
+    started = time.time() - 1
+    subject = token()
+    result = submit(hosts["client"], lab["mail_fqdn"], john["address"], john["password"],
+                    john["address"], "alice@%s" % lab["internet_domain"], subject)
+    assert result.rc == 0, result.stdout
+    inbound = swaks(hosts["internet"], "--server", "127.0.0.1",
+                    "--from", "alice@%s" % lab["internet_domain"],
+                    "--to", john["address"], "--header", "Subject: " + subject)
+    assert inbound.rc == 0, inbound.stdout
+
+    outward = "Verified TLS connection established to %s" % lab["relay_fqdn"]
+    inward = "Verified TLS connection established to %s" % lab["mail_fqdn"]
+    assert wait_for(lambda: journal(hosts["mail"], started, outward), timeout=60)
+    assert wait_for(lambda: journal(hosts["relay"], started, inward), timeout=60)
+
+
+# The deferral reason Postfix gives when a "secure" peer fails verification.
+UNVERIFIED = re.compile(r"Server certificate not (trusted|verified)")
+
+
+@contextlib.contextmanager
+def untrusted_certificate(host):
+    """Serve a self-signed certificate, not signed by the internal CA, on
+    host's SMTP server for the duration of the block."""
+    original = host.run("postconf -h smtpd_tls_cert_file smtpd_tls_key_file").stdout.split()
+    made = host.run(
+        "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
+        "-subj /CN=$(hostname -f) -keyout /root/untrusted.key -out /root/untrusted.pem "
+        "&& postconf -e smtpd_tls_cert_file=/root/untrusted.pem "
+        "smtpd_tls_key_file=/root/untrusted.key && postfix reload")
+    assert made.rc == 0, made.stderr
+    try:
+        yield
+    finally:
+        restored = host.run("postconf -e smtpd_tls_cert_file=%s smtpd_tls_key_file=%s "
+                            "&& postfix reload && rm -f /root/untrusted.*",
+                            original[0], original[1])
+        assert restored.rc == 0, restored.stderr
+
+
+def send_outbound(lab, hosts, john, subject):
+    """A user submits mail to the internet: the mail server sends it to the
+    relay. Returns the host that queues it and a check for its arrival."""
+    result = submit(hosts["client"], lab["mail_fqdn"], john["address"], john["password"],
+                    john["address"], "alice@%s" % lab["internet_domain"], subject)
+    assert result.rc == 0, result.stdout
+    maildir = "/home/%s/Maildir" % lab["internet_user"]
+    return hosts["mail"], lambda: hosts["internet"].run("grep -rlF -- %s %s", subject, maildir).stdout
+
+
+def send_inbound(lab, hosts, john, subject):
+    """The internet sends mail to a user: the relay sends it to the mail
+    server. Returns the host that queues it and a check for its arrival."""
+    result = swaks(hosts["internet"], "--server", "127.0.0.1",
+                   "--from", "alice@%s" % lab["internet_domain"],
+                   "--to", john["address"], "--header", "Subject: " + subject)
+    assert result.rc == 0, result.stdout
+    mailbox = "/var/vmail/%s/%s/Maildir" % (lab["mail_domain"], john["address"].split("@")[0])
+    return hosts["relay"], lambda: hosts["mail"].run("grep -rlF -- %s %s", subject, mailbox).stdout
+
+
+@pytest.mark.parametrize("receiver,send", [("relay", send_outbound), ("mail", send_inbound)],
+                         ids=["mail-to-relay", "relay-to-mail"])
+def test_unverified_peer_holds_mail_in_queue(lab, hosts, john, receiver, send):
+    """When the receiving server's certificate is not from the internal CA,
+    the sender keeps the message queued instead of sending it unverified,
+    and delivers it once the right certificate is back."""
+    subject = token()
+    with untrusted_certificate(hosts[receiver]):
+        sender, arrived = send(lab, hosts, john, subject)
+        assert wait_for(lambda: queue_ids(sender, subject), timeout=30), \
+            "the message was neither queued nor delivered"
+        reason = wait_for(lambda: UNVERIFIED.search(sender.run("postqueue -p").stdout), timeout=30)
+        assert reason, sender.run("postqueue -p").stdout
+        assert not arrived(), "the message was delivered to an unverified server"
+
+    sender.run("postqueue -f")
+    assert wait_for(arrived, timeout=60), \
+        "the queued message was not delivered after the certificate was restored"
+
+
+def test_relay_rejects_unknown_recipient_at_rcpt(lab, hosts):
+    result = swaks(hosts["internet"], "--server", lab["relay_fqdn"], "--quit-after", "RCPT",
+                   "--from", "alice@%s" % lab["internet_domain"],
+                   "--to", "nobody-here@%s" % lab["mail_domain"])
+    assert "550 5.1.1" in result.stdout, result.stdout
+
+
+def test_relay_rejects_spoofed_internal_sender(lab, hosts):
+    result = swaks(hosts["internet"], "--server", lab["relay_fqdn"], "--quit-after", "RCPT",
+                   "--from", "john.doe@%s" % lab["mail_domain"],
+                   "--to", "erika.mustermann@%s" % lab["mail_domain"])
+    assert "554 5.7.1" in result.stdout, result.stdout
+    assert "sender domain is internal" in result.stdout
