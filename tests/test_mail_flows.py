@@ -1,6 +1,8 @@
-"""The mail flows of M 5.116 with real messages: internal mail is delivered
-by the internal server and never leaves the trusted network, also while the
-relay is down; mail to and from the internet passes the relay."""
+"""The mail flows of M 5.116 with real messages.
+
+Internal mail is delivered by the internal server and never leaves the
+trusted network, also while the relay is down. Mail to and from the
+internet passes the relay."""
 
 import contextlib
 import time

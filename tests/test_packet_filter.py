@@ -14,7 +14,8 @@ CLOSED_PORTS = [22, 24, 25, 80, 110, 143, 443, 3306, 4190, 5432, 8080, 31337]
 
 
 def test_client_reaches_only_mailbox_ports(lab, hosts):
-    """From the LAN only submission and IMAPS (POP3S when enabled) answer."""
+    """From the LAN only submission and IMAPS (POP3S when enabled) accept
+    connections."""
     allowed = [587, 993] + ([995] if lab["pop3"] else [])
     others = [port for port in CLOSED_PORTS + [995] if port not in allowed]
     states = probe_ports(hosts["client"], address_of(lab, "mail"), allowed + others)

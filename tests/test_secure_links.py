@@ -155,12 +155,12 @@ def untrusted_certificate(host):
     """Serve a self-signed certificate, not signed by the internal CA, on
     host's SMTP server for the duration of the block."""
     original = host.run("postconf -h smtpd_tls_cert_file smtpd_tls_key_file").stdout.split()
-    made = host.run(
+    generated = host.run(
         "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 "
         "-subj /CN=$(hostname -f) -keyout /root/untrusted.key -out /root/untrusted.pem "
         "&& postconf -e smtpd_tls_cert_file=/root/untrusted.pem "
         "smtpd_tls_key_file=/root/untrusted.key && postfix reload")
-    assert made.rc == 0, made.stderr
+    assert generated.rc == 0, generated.stderr
     try:
         yield
     finally:
