@@ -1,0 +1,58 @@
+"""Bad inventory values stop the deployment before any host changes.
+
+Each case runs the site playbook against the running lab with one value
+overridden, and expects the preflight play to fail with a message that
+names the variable and the bad value, with no host changed."""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+# (case id, extra variables, text the failure message must contain)
+BAD_INPUTS = [
+    ("relay-trusts-everyone",
+     {"mail_relay_internal_clients": ["0.0.0.0/0"]},
+     'mail_relay_internal_clients contains "0.0.0.0/0"'),
+    ("flow-to-unknown-zone",
+     {"topology_flows": [{"name": "lan to nowhere", "from": "lan", "to": "nowhere", "ports": [25]}]},
+     '"nowhere"'),
+    ("user-outside-domain",
+     {"mail_server_users": [{"address": "eve@elsewhere.example", "password": "x"}]},
+     "eve@elsewhere.example"),
+    ("route-without-gateway-address",
+     {"routes_list": [{"to": "default", "via": "gateway"}]},
+     "routes_list entry"),
+    ("relayhost-without-brackets",
+     {"mail_server_relayhost": "mx.agency.example"},
+     'mail_server_relayhost "mx.agency.example"'),
+]
+
+
+@pytest.mark.parametrize("variables,expected",
+                         [case[1:] for case in BAD_INPUTS],
+                         ids=[case[0] for case in BAD_INPUTS])
+def test_bad_input_stops_before_any_change(tmp_path, variables, expected):
+    extra = tmp_path / "bad.json"
+    extra.write_text(json.dumps(variables))
+    playbook = pathlib.Path(sys.executable).parent / "ansible-playbook"
+    result = subprocess.run(
+        [str(playbook), "-i", str(ROOT / "inventories" / "lab"),
+         str(ROOT / "playbooks" / "site.yml"), "-e", "@%s" % extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+                 ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),
+    )
+    output = result.stdout + result.stderr
+
+    assert result.returncode != 0, output[-2000:]
+    assert expected in output, output[-3000:]
+    changed = re.findall(r"changed=(\d+)", output)
+    assert changed, output[-2000:]
+    assert set(changed) == {"0"}, output[-2000:]
