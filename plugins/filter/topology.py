@@ -1,0 +1,146 @@
+"""Filters that derive the role inputs of a site from its topology.
+
+The inventory declares the gateway zones and a list of trusted networks
+(topology_networks); these filters turn that into the zones and flows of
+the packet filters and the relayed domains of the relay, so that adding a
+trusted network is adding one entry to that list.
+
+A trusted network entry has these keys:
+  name         zone-name prefix, letters, digits and underscores
+  domains      mail domains of the network
+  lan          CIDRs of the network's LAN
+  mail_dmz     CIDRs of the network's mail DMZ
+  mail_server  inventory name of the network's internal mail server
+  clients      CIDRs or addresses that may submit and read mail (default:
+               the whole LAN)
+  pop3         serve POP3S beside IMAPS (default false)
+  users        mailbox users (see the mail_server role)
+  aliases      role addresses (see the mail_server role)
+  gateways     subdomains handed to another mail system; each entry has
+               domain, host (its IPv4 address), zone ("lan" or "mail_dmz"),
+               port (default 25) and recipients
+"""
+
+from ansible.errors import AnsibleFilterError
+
+
+def _first_address(hostvars, host):
+    try:
+        return hostvars[host]["topology_interfaces"][0]["address"]
+    except (KeyError, IndexError, TypeError) as error:
+        raise AnsibleFilterError(
+            "host %r has no topology_interfaces address; declare it in the inventory" % host
+        ) from error
+
+
+def topology_zones(networks, internet, gateway_dmz):
+    """Return the zones: internet, gateway_dmz, and a LAN and a mail DMZ per network."""
+    zones = {"internet": list(internet), "gateway_dmz": list(gateway_dmz)}
+    for network in networks:
+        zones[network["name"] + "_mail_dmz"] = list(network["mail_dmz"])
+        zones[network["name"] + "_lan"] = list(network["lan"])
+    return zones
+
+
+def topology_flows(networks, hostvars, relay, dns_servers=()):
+    """Return the allowed connections of the whole site.
+
+    The relay talks SMTP with the internet and with every internal mail
+    server; each mail server talks SMTP only with the relay and its
+    gateways; each network's clients reach only their own mail server."""
+    relay_address = _first_address(hostvars, relay)
+    flows = [
+        {"name": "internet to relay smtp", "from": "internet", "to": "gateway_dmz",
+         "to_hosts": [relay_address], "ports": [25]},
+        {"name": "relay to internet smtp", "from": "gateway_dmz",
+         "from_hosts": [relay_address], "to": "internet", "ports": [25]},
+    ]
+    if dns_servers:
+        flows.append({"name": "relay to internet dns", "from": "gateway_dmz",
+                      "from_hosts": [relay_address], "to": "internet",
+                      "to_hosts": list(dns_servers), "proto": "udp", "ports": [53]})
+    for network in networks:
+        name = network["name"]
+        mail_address = _first_address(hostvars, network["mail_server"])
+        ports = [587, 993] + ([995] if network.get("pop3", False) else [])
+        flows += [
+            {"name": "relay to %s mail server smtp" % name, "from": "gateway_dmz",
+             "from_hosts": [relay_address], "to": name + "_mail_dmz",
+             "to_hosts": [mail_address], "ports": [25]},
+            {"name": "%s mail server to relay smtp" % name, "from": name + "_mail_dmz",
+             "from_hosts": [mail_address], "to": "gateway_dmz",
+             "to_hosts": [relay_address], "ports": [25]},
+            {"name": "%s clients to mail server" % name, "from": name + "_lan",
+             "from_hosts": list(network.get("clients") or network["lan"]),
+             "to": name + "_mail_dmz", "to_hosts": [mail_address], "ports": ports},
+        ]
+        for gateway in network.get("gateways", []):
+            flows.append({
+                "name": "%s mail server to %s gateway" % (name, gateway["domain"]),
+                "from": name + "_mail_dmz", "from_hosts": [mail_address],
+                "to": "%s_%s" % (name, gateway.get("zone", "lan")),
+                "to_hosts": [gateway["host"]], "ports": [int(gateway.get("port", 25))],
+            })
+    return flows
+
+
+def topology_recipients(network):
+    """Return every address the network's mail server accepts."""
+    addresses = []
+    for user in network.get("users", []):
+        addresses.append(user["address"])
+        addresses.extend(user.get("aliases", []))
+    addresses.extend(network.get("aliases", {}).keys())
+    return addresses
+
+
+def topology_relay_domains(networks, hostvars):
+    """Return mail_relay_domains: every domain and gateway subdomain of
+    every network, routed to that network's mail server."""
+    domains = []
+    for network in networks:
+        nexthop = hostvars[network["mail_server"]]["topology_fqdn"]
+        recipients = topology_recipients(network)
+        for domain in network["domains"]:
+            suffix = "@" + domain
+            domains.append({
+                "domain": domain,
+                "nexthop": nexthop,
+                "recipients": [address for address in recipients if address.endswith(suffix)],
+            })
+        for gateway in network.get("gateways", []):
+            domains.append({"domain": gateway["domain"], "nexthop": nexthop,
+                            "recipients": list(gateway["recipients"])})
+    return domains
+
+
+def topology_mail_domains(networks):
+    """Return every mail domain of every network, gateway subdomains included."""
+    domains = []
+    for network in networks:
+        domains.extend(network["domains"])
+        domains.extend(gateway["domain"] for gateway in network.get("gateways", []))
+    return domains
+
+
+def topology_network_of(networks, host):
+    """Return the trusted network whose mail server is host."""
+    for network in networks:
+        if network["mail_server"] == host:
+            return network
+    raise AnsibleFilterError(
+        "host %r is in mail_servers but no entry of topology_networks names it as "
+        "mail_server; add it to the network it serves" % host
+    )
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "topology_zones": topology_zones,
+            "topology_flows": topology_flows,
+            "topology_recipients": topology_recipients,
+            "topology_relay_domains": topology_relay_domains,
+            "topology_mail_domains": topology_mail_domains,
+            "topology_network_of": topology_network_of,
+        }
