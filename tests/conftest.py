@@ -22,9 +22,14 @@ CHECKLIST = {
     "keeps flowing without the internet link; all mail flows work",
 }
 
+# Test groups that the summary lists after the checklist items.
+OTHER_GROUPS = {
+    "input_checks": "Bad inventory values stop the deployment before any host changes",
+}
+
 
 def pytest_configure(config):
-    for name, text in CHECKLIST.items():
+    for name, text in {**CHECKLIST, **OTHER_GROUPS}.items():
         config.addinivalue_line("markers", "%s: %s" % (name, text))
 
 
@@ -35,14 +40,19 @@ def _state_dir():
     return pathlib.Path(__file__).resolve().parent.parent / ".lab"
 
 
-@pytest.fixture(scope="session")
-def lab():
-    """The lab manifest: containers, addresses, domains and users."""
+def load_manifest():
+    """Read the lab manifest: containers, addresses, networks and users."""
     path = _state_dir() / "manifest.json"
     if not path.exists():
-        pytest.fail("lab manifest %s not found: converge the lab first "
-                    "(make lab, or molecule converge)" % path)
+        pytest.exit("lab manifest %s not found: converge the lab first "
+                    "(make lab, or molecule converge)" % path, returncode=2)
     return json.loads(path.read_text())
+
+
+@pytest.fixture(scope="session")
+def lab():
+    """The lab manifest: containers, addresses, networks and users."""
+    return load_manifest()
 
 
 @pytest.fixture(scope="session")
@@ -62,30 +72,64 @@ def address_of(lab, name, zone=None):
     raise KeyError("%s has no address in zone %s" % (name, zone))
 
 
-@pytest.fixture(scope="session")
-def john(lab):
-    return lab["users"][0]
+def network_view(lab, network):
+    """Return a trusted network of the manifest with the names the tests
+    use: its hosts, zones, mail server name and first domain."""
+    view = dict(network)
+    view["mail"] = network["mail_server"]
+    view["client"] = network["name"] + "-client"
+    view["mail_fqdn"] = lab["fqdns"][network["mail_server"]]
+    view["domain"] = network["domains"][0]
+    view["lan_zone"] = network["name"] + "_lan"
+    view["mail_dmz_zone"] = network["name"] + "_mail_dmz"
+    return view
 
 
 @pytest.fixture(scope="session")
-def erika(lab):
-    return lab["users"][1]
+def networks(lab):
+    """Every trusted network of the lab."""
+    return [network_view(lab, network) for network in lab["networks"]]
+
+
+def pytest_generate_tests(metafunc):
+    """Run every test that takes "net" once per trusted network, and every
+    test that takes "pair" once per ordered pair of networks."""
+    if "net" not in metafunc.fixturenames and "pair" not in metafunc.fixturenames:
+        return
+    lab = load_manifest()
+    views = [network_view(lab, network) for network in lab["networks"]]
+    if "net" in metafunc.fixturenames:
+        metafunc.parametrize("net", views, ids=[view["name"] for view in views], scope="session")
+    if "pair" in metafunc.fixturenames:
+        pairs = [(a, b) for a in views for b in views if a is not b]
+        metafunc.parametrize("pair", pairs, ids=["%s-to-%s" % (a["name"], b["name"]) for a, b in pairs],
+                             scope="session")
+
+
+@pytest.fixture(scope="session")
+def john(net):
+    return net["users"][0]
+
+
+@pytest.fixture(scope="session")
+def erika(net):
+    return net["users"][1]
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Print one line per checklist item: how many of its tests passed."""
-    counts = {name: {"passed": 0, "failed": 0} for name in CHECKLIST}
+    """Print one line per checklist item and test group: how many of its
+    tests passed and failed. A group with no test run is NOT VERIFIED."""
+    groups = {**CHECKLIST, **OTHER_GROUPS}
+    counts = {name: {"passed": 0, "failed": 0} for name in groups}
     for outcome in ("passed", "failed", "error"):
         for report in terminalreporter.stats.get(outcome, []):
-            if getattr(report, "when", "call") not in ("call", "setup"):
-                continue
             if outcome == "passed" and report.when != "call":
                 continue
-            for name in CHECKLIST:
+            for name in groups:
                 if name in report.keywords:
                     counts[name]["passed" if outcome == "passed" else "failed"] += 1
     terminalreporter.section("M 5.116 checklist")
-    for name, text in CHECKLIST.items():
+    for name, text in groups.items():
         passed, failed = counts[name]["passed"], counts[name]["failed"]
         if failed:
             verdict = "FAIL"

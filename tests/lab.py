@@ -17,8 +17,9 @@ PROBE_TIMEOUT = 3
 
 _PROBE_SCRIPT = """
 import concurrent.futures, json, socket, sys
-address, timeout, ports = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
-def probe(port):
+timeout, targets = float(sys.argv[1]), sys.argv[2:]
+def probe(target):
+    address, port = target.rsplit(":", 1)
     sock = socket.socket()
     sock.settimeout(timeout)
     try:
@@ -32,8 +33,8 @@ def probe(port):
         return "error: %s" % error
     finally:
         sock.close()
-with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
-    states = dict(zip(ports, pool.map(probe, ports)))
+with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
+    states = dict(zip(targets, pool.map(probe, targets)))
 print(json.dumps(states))
 """
 
@@ -65,9 +66,22 @@ def probe_ports(host, address, ports, timeout=PROBE_TIMEOUT):
     Returns {port: "open" | "closed" | "filtered" | "error: ..."}: "closed"
     means a reset came back, "filtered" that nothing came back in time.
     """
-    result = python(host, _PROBE_SCRIPT, address, timeout, *ports)
+    states = probe_targets(host, [(address, port) for port in ports], timeout)
+    return {port: states[(address, port)] for port in ports}
+
+
+def probe_targets(host, targets, timeout=PROBE_TIMEOUT):
+    """Try TCP connections from host to many (address, port) targets at once.
+
+    Returns {(address, port): state} with the states of probe_ports."""
+    arguments = ["%s:%d" % (address, port) for address, port in targets]
+    result = python(host, _PROBE_SCRIPT, timeout, *arguments)
     assert result.rc == 0, result.stderr
-    return {int(port): state for port, state in json.loads(result.stdout).items()}
+    states = {}
+    for target, state in json.loads(result.stdout).items():
+        address, port = target.rsplit(":", 1)
+        states[(address, int(port))] = state
+    return states
 
 
 def token():

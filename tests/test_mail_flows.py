@@ -14,14 +14,14 @@ from lab import imap_messages, journal, maildir_messages, submit, swaks, token, 
 pytestmark = pytest.mark.mail_flows
 
 
-def test_internal_mail_stays_internal(lab, hosts, john, erika):
+def test_internal_mail_stays_internal(lab, hosts, net, john, erika):
     started = time.time() - 1
     subject = token()
-    result = submit(hosts["client"], lab["mail_fqdn"], john["address"], john["password"],
+    result = submit(hosts[net["client"]], net["mail_fqdn"], john["address"], john["password"],
                     john["address"], erika["aliases"][0], subject)
     assert result.rc == 0, result.stdout
 
-    messages = wait_for(lambda: imap_messages(hosts["client"], lab["mail_fqdn"],
+    messages = wait_for(lambda: imap_messages(hosts[net["client"]], net["mail_fqdn"],
                                               erika["address"], erika["password"], subject))
     assert len(messages) == 1
     assert "Received: from" in messages[0]
@@ -33,7 +33,7 @@ def test_internal_mail_stays_internal(lab, hosts, john, erika):
     assert erika["address"] not in relay_log
 
 
-def test_inbound_mail_to_alias_reaches_mailbox(lab, hosts, erika):
+def test_inbound_mail_to_alias_reaches_mailbox(lab, hosts, net, erika):
     """Mail from the internet to an alias lands in the user's mailbox and
     the user reads it over IMAPS from the LAN."""
     subject = token()
@@ -43,23 +43,23 @@ def test_inbound_mail_to_alias_reaches_mailbox(lab, hosts, erika):
                    "--header", "Subject: " + subject)
     assert result.rc == 0, result.stdout
 
-    messages = wait_for(lambda: imap_messages(hosts["client"], lab["mail_fqdn"],
+    messages = wait_for(lambda: imap_messages(hosts[net["client"]], net["mail_fqdn"],
                                               erika["address"], erika["password"], subject))
     assert len(messages) == 1, "expected one copy in %s" % erika["address"]
     assert "by %s" % lab["relay_fqdn"] in messages[0]
 
 
-def test_role_address_reaches_every_member(lab, hosts, john, erika):
+def test_role_address_reaches_every_member(lab, hosts, net, john, erika):
     subject = token()
-    role = "info@%s" % lab["mail_domain"]
-    assert sorted(lab["aliases"][role]) == sorted([john["address"], erika["address"]])
+    role = "info@%s" % net["domain"]
+    assert sorted(net["aliases"][role]) == sorted([john["address"], erika["address"]])
     result = swaks(hosts["internet"], "--server", "127.0.0.1",
                    "--from", "alice@%s" % lab["internet_domain"], "--to", role,
                    "--header", "Subject: " + subject)
     assert result.rc == 0, result.stdout
 
     for user in (john, erika):
-        messages = wait_for(lambda: imap_messages(hosts["client"], lab["mail_fqdn"],
+        messages = wait_for(lambda: imap_messages(hosts[net["client"]], net["mail_fqdn"],
                                                   user["address"], user["password"], subject))
         assert len(messages) == 1, user["address"]
 
@@ -73,21 +73,21 @@ def relay_stopped(relay):
         relay.run("systemctl start postfix.service")
 
 
-def test_internal_mail_flows_while_relay_is_down(lab, hosts, john, erika):
+def test_internal_mail_flows_while_relay_is_down(lab, hosts, net, john, erika):
     """Internal mail is delivered without the relay; outbound mail waits in
     the internal server's queue and leaves when the relay is back."""
     internal, outbound = token(), token()
-    mail = hosts["mail"]
+    mail = hosts[net["mail"]]
     with relay_stopped(hosts["relay"]):
-        result = submit(hosts["client"], lab["mail_fqdn"], john["address"], john["password"],
+        result = submit(hosts[net["client"]], net["mail_fqdn"], john["address"], john["password"],
                         john["address"], erika["address"], internal)
         assert result.rc == 0, result.stdout
-        delivered = wait_for(lambda: imap_messages(hosts["client"], lab["mail_fqdn"],
+        delivered = wait_for(lambda: imap_messages(hosts[net["client"]], net["mail_fqdn"],
                                                    erika["address"], erika["password"],
                                                    internal))
         assert len(delivered) == 1
 
-        result = submit(hosts["client"], lab["mail_fqdn"], john["address"], john["password"],
+        result = submit(hosts[net["client"]], net["mail_fqdn"], john["address"], john["password"],
                         john["address"], "alice@%s" % lab["internet_domain"], outbound)
         assert result.rc == 0, result.stdout
         deferred = wait_for(lambda: "connect to %s" % lab["relay_fqdn"] in

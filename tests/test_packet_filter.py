@@ -13,12 +13,12 @@ pytestmark = pytest.mark.packet_filter
 CLOSED_PORTS = [22, 24, 25, 80, 110, 143, 443, 3306, 4190, 5432, 8080, 31337]
 
 
-def test_client_reaches_only_mailbox_ports(lab, hosts):
+def test_client_reaches_only_mailbox_ports(lab, hosts, net):
     """From the LAN only submission and IMAPS (POP3S when enabled) accept
     connections."""
-    allowed = [587, 993] + ([995] if lab["pop3"] else [])
+    allowed = [587, 993] + ([995] if net["pop3"] else [])
     others = [port for port in CLOSED_PORTS + [995] if port not in allowed]
-    states = probe_ports(hosts["client"], address_of(lab, "mail"), allowed + others)
+    states = probe_ports(hosts[net["client"]], address_of(lab, net["mail"]), allowed + others)
 
     for port in allowed:
         assert states[port] == "open", "port %d from the LAN: %s" % (port, states[port])
@@ -26,31 +26,31 @@ def test_client_reaches_only_mailbox_ports(lab, hosts):
         assert states[port] != "open", "port %d answers the LAN" % port
 
 
-def test_lan_smtp_is_dropped_by_filter(lab, hosts):
+def test_lan_smtp_is_dropped_by_filter(lab, hosts, net):
     """Port 25 listens on the mail server, so a timeout proves the filter."""
-    listening = hosts["mail"].run("ss -Hltn 'sport = :25'").stdout
+    listening = hosts[net["mail"]].run("ss -Hltn 'sport = :25'").stdout
     assert listening.strip(), "Postfix does not listen on port 25"
 
-    states = probe_ports(hosts["client"], address_of(lab, "mail"), [25])
+    states = probe_ports(hosts[net["client"]], address_of(lab, net["mail"]), [25])
     assert states[25] == "filtered"
 
 
-def test_only_relay_reaches_smtp_from_gateway_dmz(lab, hosts):
-    mail = address_of(lab, "mail")
+def test_only_relay_reaches_smtp_from_gateway_dmz(lab, hosts, net):
+    mail = address_of(lab, net["mail"])
 
     assert probe_ports(hosts["relay"], mail, [25])[25] == "open"
     # The outer packet filter sits in the gateway DMZ too, beside the relay.
     assert probe_ports(hosts["outer-pf"], mail, [25])[25] == "filtered"
 
 
-def test_internet_reaches_no_inner_host(lab, hosts):
-    for target in ("mail", "client"):
+def test_internet_reaches_no_inner_host(lab, hosts, net):
+    for target in (net["mail"], net["client"]):
         states = probe_ports(hosts["internet"], address_of(lab, target), [25, 587, 993])
         assert set(states.values()) == {"filtered"}, (target, states)
 
 
-def test_relay_reaches_nothing_in_lan(lab, hosts):
-    states = probe_ports(hosts["relay"], address_of(lab, "client"), [22, 25, 445])
+def test_relay_reaches_nothing_in_lan(lab, hosts, net):
+    states = probe_ports(hosts["relay"], address_of(lab, net["client"]), [22, 25, 445])
     assert set(states.values()) == {"filtered"}, states
 
 
@@ -64,26 +64,26 @@ def logged_drops(host, prefix, source, port):
     ]
 
 
-def test_dropped_connection_is_logged(lab, hosts):
+def test_dropped_connection_is_logged(lab, hosts, net):
     """The inner packet filter logs the drop with the zone pair in the prefix."""
     port = 4190
-    probe_ports(hosts["client"], address_of(lab, "mail"), [port])
-    prefix = "%s lan>mail_dmz" % lab["log_prefix"]
+    probe_ports(hosts[net["client"]], address_of(lab, net["mail"]), [port])
+    prefix = "%s %s>%s" % (lab["log_prefix"], net["lan_zone"], net["mail_dmz_zone"])
 
     lines = wait_for(
-        lambda: logged_drops(hosts["inner-pf"], prefix, address_of(lab, "client"), port),
+        lambda: logged_drops(hosts["inner-pf"], prefix, address_of(lab, net["client"]), port),
         timeout=10,
     )
     assert lines, "inner-pf logged no %r drop for port %d" % (prefix, port)
 
 
-def test_mail_server_filter_drops_unknown_peer(lab, hosts):
+def test_mail_server_filter_drops_unknown_peer(lab, hosts, net):
     """The mail server's own filter drops what its flows do not allow: the
     inner packet filter reaches it inside the mail DMZ, without routing."""
-    source = address_of(lab, "inner-pf", "mail_dmz")
-    states = probe_ports(hosts["inner-pf"], address_of(lab, "mail"), [25, 587, 993])
+    source = address_of(lab, "inner-pf", net["mail_dmz_zone"])
+    states = probe_ports(hosts["inner-pf"], address_of(lab, net["mail"]), [25, 587, 993])
     assert set(states.values()) == {"filtered"}, states
 
-    prefix = "%s mail_dmz>mail_dmz" % lab["log_prefix"]
-    lines = wait_for(lambda: logged_drops(hosts["mail"], prefix, source, 993), timeout=10)
+    prefix = "%s %s>%s" % (lab["log_prefix"], net["mail_dmz_zone"], net["mail_dmz_zone"])
+    lines = wait_for(lambda: logged_drops(hosts[net["mail"]], prefix, source, 993), timeout=10)
     assert lines, "mail logged no %r drop" % prefix

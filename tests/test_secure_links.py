@@ -35,8 +35,8 @@ print(json.dumps(report, default=str))
 """ % CA_PATH
 
 
-def test_submission_offers_auth_only_after_starttls(lab, hosts, john):
-    result = python(hosts["client"], _SUBMISSION_SCRIPT, lab["mail_fqdn"],
+def test_submission_offers_auth_only_after_starttls(lab, hosts, net, john):
+    result = python(hosts[net["client"]], _SUBMISSION_SCRIPT, net["mail_fqdn"],
                     john["address"], john["password"])
     assert result.rc == 0, result.stderr
     report = json.loads(result.stdout)
@@ -47,40 +47,40 @@ def test_submission_offers_auth_only_after_starttls(lab, hosts, john):
     assert report["wrong_password"] == 535
 
 
-def test_submission_rejects_unauthenticated_mail(lab, hosts):
-    result = swaks(hosts["client"], "--server", lab["mail_fqdn"], "--port", "587",
+def test_submission_rejects_unauthenticated_mail(lab, hosts, net):
+    result = swaks(hosts[net["client"]], "--server", net["mail_fqdn"], "--port", "587",
                    "--tls", "--tls-ca-path", CA_PATH, "--quit-after", "RCPT",
-                   "--from", "john.doe@%s" % lab["mail_domain"],
+                   "--from", "john.doe@%s" % net["domain"],
                    "--to", "alice@%s" % lab["internet_domain"])
     # Postfix refuses at MAIL FROM (sender not logged in) or at RCPT.
     assert re.search(r"<~\*? 55[34] 5\.7\.1 ", result.stdout), result.stdout
     assert "250 2.0.0 Ok: queued" not in result.stdout
 
 
-def test_submission_rejects_foreign_sender(lab, hosts, john):
+def test_submission_rejects_foreign_sender(lab, hosts, net, john):
     """A logged-in user may only send with the user's own addresses."""
-    result = submit(hosts["client"], lab["mail_fqdn"], john["address"], john["password"],
-                    "erika.mustermann@%s" % lab["mail_domain"],
+    result = submit(hosts[net["client"]], net["mail_fqdn"], john["address"], john["password"],
+                    "erika.mustermann@%s" % net["domain"],
                     "alice@%s" % lab["internet_domain"], token())
     assert "553 5.7.1" in result.stdout, result.stdout
 
 
-def test_imaps_login_works_and_plain_imap_is_closed(lab, hosts, erika):
-    login = python(hosts["client"], """
+def test_imaps_login_works_and_plain_imap_is_closed(lab, hosts, net, erika):
+    login = python(hosts[net["client"]], """
 import imaplib, ssl, sys
 context = ssl.create_default_context(cafile=%r)
 with imaplib.IMAP4_SSL(sys.argv[1], 993, ssl_context=context, timeout=10) as imap:
     print(imap.login(sys.argv[2], sys.argv[3])[0])
-""" % CA_PATH, lab["mail_fqdn"], erika["address"], erika["password"])
+""" % CA_PATH, net["mail_fqdn"], erika["address"], erika["password"])
     assert login.stdout.strip() == "OK", login.stderr
 
     # Dovecot does not even listen on the plain ports, also not on loopback.
-    local = hosts["mail"].run("ss -Hltn '( sport = :143 or sport = :110 )'").stdout
+    local = hosts[net["mail"]].run("ss -Hltn '( sport = :143 or sport = :110 )'").stdout
     assert local.strip() == ""
 
 
-def test_imaps_rejects_wrong_password(lab, hosts, erika):
-    result = python(hosts["client"], """
+def test_imaps_rejects_wrong_password(lab, hosts, net, erika):
+    result = python(hosts[net["client"]], """
 import imaplib, ssl, sys
 context = ssl.create_default_context(cafile=%r)
 with imaplib.IMAP4_SSL(sys.argv[1], 993, ssl_context=context, timeout=10) as imap:
@@ -89,11 +89,12 @@ with imaplib.IMAP4_SSL(sys.argv[1], 993, ssl_context=context, timeout=10) as ima
         print("accepted")
     except imaplib.IMAP4.error:
         print("rejected")
-""" % CA_PATH, lab["mail_fqdn"], erika["address"], "not-the-password")
+""" % CA_PATH, net["mail_fqdn"], erika["address"], "not-the-password")
     assert result.stdout.strip() == "rejected", result.stderr
 
 
-# (client host, server name or zone host, port, STARTTLS protocol or None)
+# (client host, server host, port, STARTTLS protocol or None); "mail" and
+# "client" stand for the first network's mail server and workstation.
 TLS_ENDPOINTS = [
     ("internet", "relay", 25, "smtp"),
     ("relay", "mail", 25, "smtp"),
@@ -118,7 +119,8 @@ def tls_handshake(host, address, port, starttls, version):
 
 
 @pytest.mark.parametrize("client,server,port,starttls", TLS_ENDPOINTS)
-def test_tls_below_1_2_refused(lab, hosts, client, server, port, starttls):
+def test_tls_below_1_2_refused(lab, hosts, net, client, server, port, starttls):
+    client, server = net.get(client, client), net.get(server, server)
     address = address_of(lab, server)
     for version in ("tls1", "tls1_1"):
         ok, output = tls_handshake(hosts[client], address, port, starttls, version)
@@ -128,11 +130,11 @@ def test_tls_below_1_2_refused(lab, hosts, client, server, port, starttls):
     assert ok, "%s:%d refused TLS 1.2\n%s" % (server, port, output[-600:])
 
 
-def test_relay_links_use_verified_tls(lab, hosts, john):
+def test_relay_links_use_verified_tls(lab, hosts, net, john):
     """Both hops between relay and mail server log a verified TLS session."""
     started = time.time() - 1
     subject = token()
-    result = submit(hosts["client"], lab["mail_fqdn"], john["address"], john["password"],
+    result = submit(hosts[net["client"]], net["mail_fqdn"], john["address"], john["password"],
                     john["address"], "alice@%s" % lab["internet_domain"], subject)
     assert result.rc == 0, result.stdout
     inbound = swaks(hosts["internet"], "--server", "127.0.0.1",
@@ -141,8 +143,8 @@ def test_relay_links_use_verified_tls(lab, hosts, john):
     assert inbound.rc == 0, inbound.stdout
 
     outward = "Verified TLS connection established to %s" % lab["relay_fqdn"]
-    inward = "Verified TLS connection established to %s" % lab["mail_fqdn"]
-    assert wait_for(lambda: journal(hosts["mail"], started, outward), timeout=60)
+    inward = "Verified TLS connection established to %s" % net["mail_fqdn"]
+    assert wait_for(lambda: journal(hosts[net["mail"]], started, outward), timeout=60)
     assert wait_for(lambda: journal(hosts["relay"], started, inward), timeout=60)
 
 
@@ -170,36 +172,36 @@ def untrusted_certificate(host):
         assert restored.rc == 0, restored.stderr
 
 
-def send_outbound(lab, hosts, john, subject):
+def send_outbound(lab, hosts, net, john, subject):
     """A user submits mail to the internet: the mail server sends it to the
     relay. Returns the host that queues it and a check for its arrival."""
-    result = submit(hosts["client"], lab["mail_fqdn"], john["address"], john["password"],
+    result = submit(hosts[net["client"]], net["mail_fqdn"], john["address"], john["password"],
                     john["address"], "alice@%s" % lab["internet_domain"], subject)
     assert result.rc == 0, result.stdout
     maildir = "/home/%s/Maildir" % lab["internet_user"]
-    return hosts["mail"], lambda: hosts["internet"].run("grep -rlF -- %s %s", subject, maildir).stdout
+    return hosts[net["mail"]], lambda: hosts["internet"].run("grep -rlF -- %s %s", subject, maildir).stdout
 
 
-def send_inbound(lab, hosts, john, subject):
+def send_inbound(lab, hosts, net, john, subject):
     """The internet sends mail to a user: the relay sends it to the mail
     server. Returns the host that queues it and a check for its arrival."""
     result = swaks(hosts["internet"], "--server", "127.0.0.1",
                    "--from", "alice@%s" % lab["internet_domain"],
                    "--to", john["address"], "--header", "Subject: " + subject)
     assert result.rc == 0, result.stdout
-    mailbox = "/var/vmail/%s/%s/Maildir" % (lab["mail_domain"], john["address"].split("@")[0])
-    return hosts["relay"], lambda: hosts["mail"].run("grep -rlF -- %s %s", subject, mailbox).stdout
+    mailbox = "/var/vmail/%s/%s/Maildir" % (net["domain"], john["address"].split("@")[0])
+    return hosts["relay"], lambda: hosts[net["mail"]].run("grep -rlF -- %s %s", subject, mailbox).stdout
 
 
 @pytest.mark.parametrize("receiver,send", [("relay", send_outbound), ("mail", send_inbound)],
                          ids=["mail-to-relay", "relay-to-mail"])
-def test_unverified_peer_holds_mail_in_queue(lab, hosts, john, receiver, send):
+def test_unverified_peer_holds_mail_in_queue(lab, hosts, net, john, receiver, send):
     """When the receiving server's certificate is not from the internal CA,
     the sender keeps the message queued instead of sending it unverified,
     and delivers it once the right certificate is back."""
     subject = token()
-    with untrusted_certificate(hosts[receiver]):
-        sender, arrived = send(lab, hosts, john, subject)
+    with untrusted_certificate(hosts[net.get(receiver, receiver)]):
+        sender, arrived = send(lab, hosts, net, john, subject)
         assert wait_for(lambda: queue_ids(sender, subject), timeout=30), \
             "the message was neither queued nor delivered"
         reason = wait_for(lambda: UNVERIFIED.search(sender.run("postqueue -p").stdout), timeout=30)
@@ -211,16 +213,16 @@ def test_unverified_peer_holds_mail_in_queue(lab, hosts, john, receiver, send):
         "the queued message was not delivered after the certificate was restored"
 
 
-def test_relay_rejects_unknown_recipient_at_rcpt(lab, hosts):
+def test_relay_rejects_unknown_recipient_at_rcpt(lab, hosts, net):
     result = swaks(hosts["internet"], "--server", lab["relay_fqdn"], "--quit-after", "RCPT",
                    "--from", "alice@%s" % lab["internet_domain"],
-                   "--to", "nobody-here@%s" % lab["mail_domain"])
+                   "--to", "nobody-here@%s" % net["domain"])
     assert "550 5.1.1" in result.stdout, result.stdout
 
 
-def test_relay_rejects_spoofed_internal_sender(lab, hosts):
+def test_relay_rejects_spoofed_internal_sender(lab, hosts, net):
     result = swaks(hosts["internet"], "--server", lab["relay_fqdn"], "--quit-after", "RCPT",
-                   "--from", "john.doe@%s" % lab["mail_domain"],
-                   "--to", "erika.mustermann@%s" % lab["mail_domain"])
+                   "--from", "john.doe@%s" % net["domain"],
+                   "--to", "erika.mustermann@%s" % net["domain"])
     assert "554 5.7.1" in result.stdout, result.stdout
     assert "sender domain is internal" in result.stdout

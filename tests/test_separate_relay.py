@@ -11,18 +11,18 @@ from lab import maildir_messages, probe_ports, submit, swaks, token, wait_for
 pytestmark = pytest.mark.separate_relay
 
 
-def test_mail_server_cannot_reach_internet(lab, hosts):
-    states = probe_ports(hosts["mail"], address_of(lab, "internet"), [25, 53, 80, 443, 587])
+def test_mail_server_cannot_reach_internet(lab, hosts, net):
+    states = probe_ports(hosts[net["mail"]], address_of(lab, "internet"), [25, 53, 80, 443, 587])
     assert "open" not in states.values(), states
     assert "closed" not in states.values(), states
 
 
-def test_outbound_mail_passes_relay(lab, hosts, john):
+def test_outbound_mail_passes_relay(lab, hosts, net, john):
     """A user's message to the internet arrives with the relay in its path
     and with the sender rewritten to the canonical address."""
     subject = token()
     recipient = "%s@%s" % (lab["internet_user"], lab["internet_domain"])
-    result = submit(hosts["client"], lab["mail_fqdn"], john["address"], john["password"],
+    result = submit(hosts[net["client"]], net["mail_fqdn"], john["address"], john["password"],
                     john["aliases"][0], recipient, subject)
     assert result.rc == 0, result.stdout
 
@@ -33,11 +33,11 @@ def test_outbound_mail_passes_relay(lab, hosts, john):
     message = email.message_from_string(messages[0])
     received = message.get_all("Received")
     assert any("by %s" % lab["relay_fqdn"] in header for header in received), received
-    assert any("by %s" % lab["mail_fqdn"] in header for header in received), received
+    assert any("by %s" % net["mail_fqdn"] in header for header in received), received
     assert john["address"] in message["From"]
 
 
-def test_relay_denies_relaying_for_internet(lab, hosts):
+def test_relay_denies_relaying_for_internet(lab, hosts, net):
     result = swaks(hosts["internet"], "--server", lab["relay_fqdn"], "--quit-after", "RCPT",
                    "--from", "alice@%s" % lab["internet_domain"],
                    "--to", "victim@elsewhere.example")
@@ -45,7 +45,7 @@ def test_relay_denies_relaying_for_internet(lab, hosts):
     assert "Relay access denied" in result.stdout
 
 
-def test_relay_denies_relaying_for_gateway_host(lab, hosts):
+def test_relay_denies_relaying_for_gateway_host(lab, hosts, net):
     """A gateway DMZ host that is not an internal mail server may not relay."""
     result = swaks(hosts["outer-pf"], "--server", address_of(lab, "relay"),
                    "--quit-after", "RCPT",
@@ -55,7 +55,7 @@ def test_relay_denies_relaying_for_gateway_host(lab, hosts):
     assert "Relay access denied" in result.stdout
 
 
-def test_client_cannot_reach_relay(lab, hosts):
+def test_client_cannot_reach_relay(lab, hosts, net):
     """Workstations send through the internal mail server, never the relay."""
-    states = probe_ports(hosts["client"], address_of(lab, "relay"), [25, 465, 587])
+    states = probe_ports(hosts[net["client"]], address_of(lab, "relay"), [25, 465, 587])
     assert set(states.values()) == {"filtered"}, states

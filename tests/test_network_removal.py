@@ -1,0 +1,84 @@
+"""A trusted network removed from the inventory is gone everywhere after
+the next converge: its domains are no longer relayed, its routes and packet
+filter rules are gone, and no lookup table keeps an entry of it.
+
+These tests run after playbooks/lab/remove-network.yml (the multi-network
+Molecule scenario's side effect); before it they are skipped."""
+
+import json
+
+import pytest
+import testinfra
+
+from conftest import _state_dir
+from lab import probe_ports, swaks
+
+RELAY_TABLES = ["relay_domains", "relay_recipients", "transport", "tls_policy", "internal_senders"]
+
+
+@pytest.fixture(scope="module")
+def removed():
+    path = _state_dir() / "removed.json"
+    if not path.exists():
+        pytest.skip("no network was removed from this lab")
+    return json.loads(path.read_text())
+
+
+def removed_words(removed):
+    """Return the strings that identify the removed network in a config."""
+    network = removed["network"]
+    words = list(network["domains"]) + [gateway["domain"] for gateway in network.get("gateways", [])]
+    words += [subnet.rsplit(".", 1)[0] + "." for subnet in network["lan"] + network["mail_dmz"]]
+    words += [network["name"] + "_lan", network["name"] + "_mail_dmz", removed["mail_address"]]
+    return words
+
+
+@pytest.mark.separate_relay
+def test_relay_no_longer_relays_removed_domain(lab, hosts, removed):
+    domain = removed["network"]["domains"][0]
+    recipient = removed["network"]["users"][0]["address"]
+    result = swaks(hosts["internet"], "--server", lab["relay_fqdn"], "--quit-after", "RCPT",
+                   "--from", "alice@%s" % lab["internet_domain"], "--to", recipient)
+    assert "554 5.7.1" in result.stdout, result.stdout
+    assert "Relay access denied" in result.stdout, domain
+
+
+@pytest.mark.separate_relay
+@pytest.mark.parametrize("table", RELAY_TABLES)
+def test_relay_table_has_no_entry_of_removed_network(hosts, removed, table):
+    entries = hosts["relay"].run("postmap -s hash:/etc/postfix/%s" % table)
+    assert entries.rc == 0, entries.stderr
+    for word in removed_words(removed):
+        assert word not in entries.stdout, "%s still has %s" % (table, word)
+
+
+def test_relay_trusts_removed_mail_server_no_more(hosts, removed):
+    mynetworks = hosts["relay"].run("postconf -h mynetworks").stdout
+    assert removed["mail_address"] not in mynetworks.split()
+
+
+@pytest.mark.packet_filter
+@pytest.mark.parametrize("router", ["outer-pf", "inner-pf"])
+def test_filter_has_no_rule_of_removed_network(hosts, removed, router):
+    ruleset = hosts[router].run("nft list table inet mailgw")
+    assert ruleset.rc == 0, ruleset.stderr
+    for word in removed_words(removed):
+        assert word not in ruleset.stdout, "%s still has %s" % (router, word)
+
+
+@pytest.mark.packet_filter
+@pytest.mark.parametrize("host", ["relay", "outer-pf"])
+def test_no_route_to_removed_network(hosts, removed, host):
+    routes = hosts[host].run("ip -4 route show").stdout
+    for subnet in removed["network"]["lan"] + removed["network"]["mail_dmz"]:
+        assert subnet not in routes, "%s still routes %s" % (host, subnet)
+
+
+@pytest.mark.packet_filter
+def test_removed_mail_server_cannot_reach_relay(lab, removed):
+    """The removed network's mail server still runs, but its flow to the
+    relay is gone from the inner packet filter."""
+    mail = testinfra.get_host("docker://" + removed["mail_container"])
+    relay = lab["addresses"][lab["relay"]][0]["address"]
+
+    assert probe_ports(mail, relay, [25])[25] == "filtered"
