@@ -15,7 +15,10 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
-# (case id, extra variables, text the failure message must contain)
+# (case id, extra variables, text the failure message must contain). The
+# variables apply to every host; with several networks, a mail server value
+# that only fits one network is checked with the run limited to the first
+# network's mail server (see FIRST_MAIL_SERVER_ONLY).
 BAD_INPUTS = [
     ("relay-trusts-everyone",
      {"mail_relay_internal_clients": ["0.0.0.0/0"]},
@@ -49,18 +52,22 @@ BAD_INPUTS = [
      "mail_server_domains is []"),
 ]
 
+# Cases whose override is valid for no other network's mail server.
+FIRST_MAIL_SERVER_ONLY = {"alias-to-missing-user"}
+
 
 @pytest.mark.input_checks
-@pytest.mark.parametrize("variables,expected",
-                         [case[1:] for case in BAD_INPUTS],
-                         ids=[case[0] for case in BAD_INPUTS])
-def test_bad_input_stops_before_any_change(tmp_path, variables, expected):
+@pytest.mark.parametrize("case,variables,expected", BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS])
+def test_bad_input_stops_before_any_change(tmp_path, lab, case, variables, expected):
     extra = tmp_path / "bad.json"
     extra.write_text(json.dumps(variables))
     playbook = pathlib.Path(sys.executable).parent / "ansible-playbook"
+    command = [str(playbook), "-i", str(ROOT / "inventories" / "lab"),
+               str(ROOT / "playbooks" / "site.yml"), "-e", "@%s" % extra]
+    if case in FIRST_MAIL_SERVER_ONLY:
+        command += ["--limit", lab["networks"][0]["mail_server"]]
     result = subprocess.run(
-        [str(playbook), "-i", str(ROOT / "inventories" / "lab"),
-         str(ROOT / "playbooks" / "site.yml"), "-e", "@%s" % extra],
+        command,
         cwd=ROOT, capture_output=True, text=True, timeout=600,
         env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
                  ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),

@@ -1,9 +1,9 @@
 """Filters that derive the role inputs of a site from its topology.
 
 The inventory declares the gateway zones and a list of trusted networks
-(topology_networks); these filters turn that into the zones and flows of
-the packet filters and the relayed domains of the relay, so that adding a
-trusted network is adding one entry to that list.
+(topology_networks). These filters turn that list into the zones and flows
+of the packet filters and the relayed domains of the relay. Adding a
+trusted network is therefore adding one entry to the list.
 
 A trusted network entry has these keys:
   name         zone-name prefix, letters, digits and underscores
@@ -29,7 +29,8 @@ def _first_address(hostvars, host):
         return hostvars[host]["topology_interfaces"][0]["address"]
     except (KeyError, IndexError, TypeError) as error:
         raise AnsibleFilterError(
-            "host %r has no topology_interfaces address; declare it in the inventory" % host
+            "host %r has no address in topology_interfaces: add "
+            "topology_interfaces: [{zone: ..., address: ...}] to its host vars" % host
         ) from error
 
 
@@ -46,8 +47,8 @@ def topology_flows(networks, hostvars, relay, dns_servers=()):
     """Return the allowed connections of the whole site.
 
     The relay talks SMTP with the internet and with every internal mail
-    server; each mail server talks SMTP only with the relay and its
-    gateways; each network's clients reach only their own mail server."""
+    server. Each mail server talks SMTP only with the relay and its
+    gateways, and each network's clients reach only their own mail server."""
     relay_address = _first_address(hostvars, relay)
     flows = [
         {"name": "internet to relay smtp", "from": "internet", "to": "gateway_dmz",
