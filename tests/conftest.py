@@ -33,7 +33,8 @@ def pytest_configure(config):
         config.addinivalue_line("markers", "%s: %s" % (name, text))
 
 
-def _state_dir():
+def state_dir():
+    """Return the lab state directory: $MAILGW_STATE_DIR, else .lab/."""
     configured = os.environ.get("MAILGW_STATE_DIR")
     if configured:
         return pathlib.Path(configured)
@@ -42,7 +43,7 @@ def _state_dir():
 
 def load_manifest():
     """Read the lab manifest: containers, addresses, networks and users."""
-    path = _state_dir() / "manifest.json"
+    path = state_dir() / "manifest.json"
     if not path.exists():
         pytest.exit("lab manifest %s not found: converge the lab first "
                     "(make lab, or molecule converge)" % path, returncode=2)

@@ -12,7 +12,7 @@ import uuid
 
 CA_PATH = "/etc/ssl/mailgw/ca.pem"
 
-# Seconds a TCP probe waits for an answer before it calls the port filtered.
+# Seconds a TCP probe waits for a reply before it reports the port as filtered.
 PROBE_TIMEOUT = 3
 
 _PROBE_SCRIPT = """

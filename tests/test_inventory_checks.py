@@ -16,9 +16,9 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # (case id, extra variables, text the failure message must contain). The
-# variables apply to every host; with several networks, a mail server value
-# that only fits one network is checked with the run limited to the first
-# network's mail server (see FIRST_MAIL_SERVER_ONLY).
+# variables apply to every host. A mail server value that fits only the
+# first network runs limited to that network's mail server, because other
+# networks would fail on it first (see FIRST_MAIL_SERVER_ONLY).
 BAD_INPUTS = [
     ("relay-trusts-everyone",
      {"mail_relay_internal_clients": ["0.0.0.0/0"]},

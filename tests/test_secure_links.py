@@ -93,8 +93,8 @@ with imaplib.IMAP4_SSL(sys.argv[1], 993, ssl_context=context, timeout=10) as ima
     assert result.stdout.strip() == "rejected", result.stderr
 
 
-# (client host, server host, port, STARTTLS protocol or None); "mail" and
-# "client" stand for the first network's mail server and workstation.
+# (client host, server host, port, STARTTLS protocol or None). "mail" and
+# "client" stand for the tested network's mail server and workstation.
 TLS_ENDPOINTS = [
     ("internet", "relay", 25, "smtp"),
     ("relay", "mail", 25, "smtp"),

@@ -16,9 +16,9 @@ A trusted network entry has these keys:
   pop3         serve POP3S beside IMAPS (default false)
   users        mailbox users (see the mail_server role)
   aliases      role addresses (see the mail_server role)
-  gateways     subdomains handed to another mail system; each entry has
+  gateways     subdomains handed to another mail system. Each entry has
                domain, host (its IPv4 address), zone ("lan" or "mail_dmz"),
-               port (default 25) and recipients
+               port (default 25), nexthop, tls and recipients.
 """
 
 from ansible.errors import AnsibleFilterError
