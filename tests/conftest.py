@@ -83,6 +83,12 @@ def network_view(lab, network):
     view["domain"] = network["domains"][0]
     view["lan_zone"] = network["name"] + "_lan"
     view["mail_dmz_zone"] = network["name"] + "_mail_dmz"
+    # Ports the network's clients may reach on its mail server: submission
+    # with implicit TLS and STARTTLS, IMAPS, and what the network opens in
+    # addition (POP3S, and IMAP and POP3 with STARTTLS).
+    view["user_ports"] = [465, 587, 993] + ([995] if network.get("pop3") else [])
+    if network.get("starttls_ports"):
+        view["user_ports"] += [143] + ([110] if network.get("pop3") else [])
     return view
 
 

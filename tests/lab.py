@@ -154,3 +154,69 @@ def queue_ids(host, subject):
         subject,
     )
     return result.stdout.split()
+
+
+def tls_scan(host, address, port, starttls=None):
+    """Scan a TLS endpoint with testssl from host; return {id: finding}.
+
+    Runs the protocol (-p), key-exchange group (-f), certificate (-S) and
+    server-preference (-P) checks. starttls names the protocol that
+    upgrades the connection ("smtp", "imap", "pop3"); None scans implicit
+    TLS. The scan must have reached a TLS server, else the test fails."""
+    report = "/tmp/testssl-%s-%d.json" % (address, port)
+    command = ["testssl", "--quiet", "--warnings", "off", "--color", "0", "--nodns", "none",
+               "--jsonfile", report, "-p", "-f", "-S", "-P"]
+    if starttls:
+        command += ["-t", starttls]
+    command.append("%s:%d" % (address, port))
+    host.run("rm -f %s", report)
+    run = host.run(" ".join(shlex.quote(part) for part in command))
+    assert host.file(report).exists, "testssl wrote no report: %s %s" % (run.stdout[-500:], run.stderr)
+    findings = {entry["id"]: entry["finding"] for entry in json.loads(host.file(report).content_string)}
+    assert findings.get("TLS1_2", "").startswith("offered") or findings.get("TLS1_3", "").startswith("offered"), (
+        "the scan of %s:%d from %s reached no TLS server: %s"
+        % (address, port, host.backend.name, findings.get("scanProblem", findings)))
+    return findings
+
+
+_DIALOGUE_SCRIPT = """
+import json, smtplib, socket, ssl, sys
+address, port, implicit, steps = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", json.loads(sys.argv[4])
+# The dialogue tests the server's rules, not its certificate.
+context = ssl.create_default_context()
+context.check_hostname = False
+context.verify_mode = ssl.CERT_NONE
+if implicit:
+    smtp = smtplib.SMTP_SSL(address, port, context=context, timeout=15)
+else:
+    smtp = smtplib.SMTP(address, port, timeout=15)
+replies = []
+for step in steps:
+    try:
+        if step.startswith("RAW "):
+            smtp.send(step[4:].encode().decode("unicode_escape").encode("latin-1"))
+            code, text = smtp.getreply()
+        else:
+            code, text = smtp.docmd(step)
+            if step == "STARTTLS" and code == 220:
+                smtp.sock = context.wrap_socket(smtp.sock, server_hostname=address)
+                smtp.file = None
+    except (smtplib.SMTPServerDisconnected, ConnectionError, socket.timeout) as error:
+        replies.append([step, 0, "disconnected: %s" % error])
+        break
+    replies.append([step, code, text.decode("utf-8", "replace")])
+print(json.dumps(replies))
+"""
+
+
+def smtp_dialogue(host, address, port, steps, implicit_tls=False):
+    """Hold an SMTP conversation from host with address:port; return the
+    list of (step, reply code, reply text).
+
+    Each step is a command line, "STARTTLS" (which also starts TLS), or
+    "RAW <text>" to send text as it is (backslash escapes such as \\n are
+    decoded) and read one reply. A closed connection ends the list with
+    code 0."""
+    result = python(host, _DIALOGUE_SCRIPT, address, port, "1" if implicit_tls else "0", json.dumps(steps))
+    assert result.rc == 0, result.stderr
+    return [tuple(reply) for reply in json.loads(result.stdout)]

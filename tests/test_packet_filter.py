@@ -14,10 +14,10 @@ CLOSED_PORTS = [22, 24, 25, 80, 110, 143, 443, 3306, 4190, 5432, 8080, 31337]
 
 
 def test_client_reaches_only_mailbox_ports(lab, hosts, net):
-    """From the LAN only submission and IMAPS (POP3S when enabled) accept
-    connections."""
-    allowed = [587, 993] + ([995] if net["pop3"] else [])
-    others = [port for port in CLOSED_PORTS + [995] if port not in allowed]
+    """From the LAN only submission and IMAPS (POP3S and the STARTTLS
+    ports when the network opens them) accept connections."""
+    allowed = net["user_ports"]
+    others = [port for port in CLOSED_PORTS + [465, 995] if port not in allowed]
     states = probe_ports(hosts[net["client"]], address_of(lab, net["mail"]), allowed + others)
 
     for port in allowed:

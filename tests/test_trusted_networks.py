@@ -11,7 +11,7 @@ from lab import (imap_messages, journal, probe_targets, submit, swaks, token,
                  wait_for)
 
 # Ports tried on every host of every other zone: SSH and the mail ports.
-MATRIX_PORTS = [22, 25, 465, 587, 993, 995]
+MATRIX_PORTS = [22, 25, 110, 143, 465, 587, 993, 995]
 
 
 @pytest.mark.mail_flows
@@ -42,8 +42,7 @@ def expected_open(lab, source, net):
     source, a client or mail server of network net."""
     relay = address_of(lab, lab["relay"])
     if source == net["client"]:
-        ports = [587, 993] + ([995] if net["pop3"] else [])
-        return {(address_of(lab, net["mail"]), port) for port in ports}
+        return {(address_of(lab, net["mail"]), port) for port in net["user_ports"]}
     allowed = {(relay, 25)}
     for gateway in net.get("gateways", []):
         allowed.add((gateway["host"], int(gateway.get("port", 25))))

@@ -5,7 +5,7 @@ Ansible runs this script as a dynamic inventory. MAILGW_LAB_NETWORKS sets
 the number of trusted networks (default 1, at most 8). Every host is a
 container on this machine (playbooks/lab/create.yml makes them):
 
-  internet 198.18.0.0/24       internet: outside MTA for partner.example, DNS
+  internet 198.18.0.0/24       internet: outside MTA for partner.example, signed DNS
      | outer-pf
   gateway_dmz 172.29.1.0/24    relay: external relay mx.gateway.example
      | inner-pf
@@ -64,6 +64,7 @@ def build(count):
         "packet_filters": ["outer-pf", "inner-pf"],
         "mail_relays": ["relay"],
         "mail_servers": [],
+        "dns_resolvers": ["relay"],
         "lab_internet": ["internet"],
         "lab_clients": [],
         "lab_legacy": [],
@@ -92,7 +93,10 @@ def build(count):
             "mail_dmz": [mail_dmz],
             "mail_server": mail_host,
             "clients": [lan],
-            "pop3": False,
+            # The first network also opens POP3S and the STARTTLS ports, so
+            # the tests cover them; the others keep the defaults.
+            "pop3": index == 0,
+            "starttls_ports": index == 0,
             "users": users,
             "aliases": {
                 "postmaster@" + domain: [users[0]["address"]],
@@ -153,6 +157,10 @@ def build(count):
         "lab_uses_internet_dns": True,
         # MX lookups go to the lab DNS; internal names come from /etc/hosts.
         "mail_relay_host_lookup": "dns, native",
+        # DANE towards the internet, validated by the relay's own resolver
+        # against the lab zone's trust anchor.
+        "mail_relay_outbound_tls": "dane",
+        "mail_relay_dnssec_probe": "ns:example.",
         "routes_list": [{"to": "default", "via": "172.29.1.2"}]
         + [{"to": subnet, "via": "172.29.1.3"} for subnet in inner_subnets],
     }

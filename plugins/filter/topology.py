@@ -14,6 +14,8 @@ A trusted network entry has these keys:
   clients      CIDRs or addresses that may submit and read mail (default:
                the whole LAN)
   pop3         serve POP3S beside IMAPS (default false)
+  starttls_ports  also open IMAP 143 (and POP3 110) with STARTTLS (default
+               false)
   users        mailbox users (see the mail_server role)
   aliases      role addresses (see the mail_server role)
   gateways     subdomains handed to another mail system. Each entry has
@@ -56,14 +58,19 @@ def topology_flows(networks, hostvars, relay, dns_servers=()):
         {"name": "relay to internet smtp", "from": "gateway_dmz",
          "from_hosts": [relay_address], "to": "internet", "ports": [25]},
     ]
-    if dns_servers:
-        flows.append({"name": "relay to internet dns", "from": "gateway_dmz",
+    for proto in ("udp", "tcp") if dns_servers else ():
+        # Signed answers can exceed a UDP datagram; the resolver then
+        # repeats the query over TCP.
+        flows.append({"name": "relay to internet dns (%s)" % proto, "from": "gateway_dmz",
                       "from_hosts": [relay_address], "to": "internet",
-                      "to_hosts": list(dns_servers), "proto": "udp", "ports": [53]})
+                      "to_hosts": list(dns_servers), "proto": proto, "ports": [53]})
     for network in networks:
         name = network["name"]
         mail_address = _first_address(hostvars, network["mail_server"])
-        ports = [587, 993] + ([995] if network.get("pop3", False) else [])
+        pop3 = network.get("pop3", False)
+        ports = [465, 587, 993] + ([995] if pop3 else [])
+        if network.get("starttls_ports", False):
+            ports += [143] + ([110] if pop3 else [])
         flows += [
             {"name": "relay to %s mail server smtp" % name, "from": "gateway_dmz",
              "from_hosts": [relay_address], "to": name + "_mail_dmz",
