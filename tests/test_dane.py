@@ -1,6 +1,6 @@
 """DANE towards the internet: the relay checks the outside MTA's key
 against the TLSA record of a DNSSEC-signed zone, and a record that does not
-match holds the mail in the queue instead of sending it without the check.
+match keeps the mail in the queue instead of sending it without the check.
 
 The lab DNS (Knot on the internet host) signs the zone; the relay's own
 Unbound validates it from the zone's trust anchor."""

@@ -50,6 +50,20 @@ BAD_INPUTS = [
     ("no-mail-domain",
      {"mail_server_domains": []},
      "mail_server_domains is []"),
+    ("unknown-tls-profile",
+     {"mail_relay_tls_profiles": {"smtpd": "modern"}},
+     'mail_relay_tls_profiles.smtpd is "modern", which tls_profiles_definitions does not define'),
+    ("tls-profile-with-cipher-string",
+     {"tls_profiles_definitions": {"bsi": {"protocols": "TLSv1.2", "ciphers": "HIGH:!aNULL",
+                                           "groups": ["secp384r1"]}}},
+     "tls_profiles_definitions.bsi is invalid"),
+    ("tls-profile-allows-tls-1-0",
+     {"tls_profiles_definitions": {"bsi": {"protocols": "TLSv1", "ciphers": ["AES128-SHA"],
+                                           "groups": ["secp384r1"]}}},
+     "write protocols as TLSv1.2 or TLSv1.3"),
+    ("dane-without-trust-anchor",
+     {"dns_resolver_root_trust_anchor": False, "dns_resolver_trust_anchors": []},
+     "a resolver without the root anchor needs at least one anchor"),
 ]
 
 # Cases whose override is valid for no other network's mail server.

@@ -15,8 +15,9 @@ from lab import tls_scan
 
 pytestmark = pytest.mark.secure_links
 
-# TR-02102-2 suites that the issue allows for TLS 1.2: ECDHE with AES-GCM
-# or AES-CCM (no CBC, no ChaCha20, no RSA key exchange, no SHA-1 MAC).
+# TLS 1.2 suites of the "bsi" profile, a subset of the TR-02102-2 list:
+# ECDHE with AES-GCM or AES-CCM (no CBC, no ChaCha20, no RSA key exchange,
+# no SHA-1 MAC).
 BSI_TLS12 = {
     "ECDHE-ECDSA-AES128-GCM-SHA256", "ECDHE-ECDSA-AES256-GCM-SHA384",
     "ECDHE-ECDSA-AES128-CCM", "ECDHE-ECDSA-AES256-CCM",
