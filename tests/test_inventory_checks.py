@@ -16,7 +16,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 # (case id, extra variables, text the failure message must contain). The
-# variables apply to every host. A mail server value that fits only the
+# variables apply to every host. A function in place of the variables builds
+# them from the lab manifest. A mail server value that fits only the
 # first network runs limited to that network's mail server, because other
 # networks would fail on it first (see FIRST_MAIL_SERVER_ONLY).
 BAD_INPUTS = [
@@ -61,6 +62,31 @@ BAD_INPUTS = [
      {"tls_profiles_definitions": {"bsi": {"protocols": "TLSv1", "ciphers": ["AES128-SHA"],
                                            "groups": ["secp384r1"]}}},
      "write protocols as TLSv1.2 or TLSv1.3"),
+    ("relay-trusts-all-of-ipv6",
+     {"mail_relay_internal_clients": ["::/0"]},
+     'mail_relay_internal_clients contains "::/0"'),
+    ("relay-trusts-private-range",
+     {"mail_relay_internal_clients": ["10.0.0.0/8"]},
+     'mail_relay_internal_clients contains "10.0.0.0/8"'),
+    ("domain-in-two-networks",
+     lambda lab: {"topology_networks": lab["networks"] + [dict(lab["networks"][0], name="annex")]},
+     "domain agency.example is served by the networks agency and annex"),
+    ("mail-server-outside-mail-dmz",
+     lambda lab: {"topology_networks": [dict(network, mail_dmz=["192.0.2.0/24"])
+                                        for network in lab["networks"]]},
+     "has the address 172.29.2.10, outside its mail DMZ ['192.0.2.0/24']"),
+    ("relayed-domain-listed-twice",
+     {"mail_relay_domains": [{"domain": "agency.example", "nexthop": "mail.agency.example",
+                              "recipients": ["john.doe@agency.example"]},
+                             {"domain": "agency.example", "nexthop": "mail.other.example",
+                              "recipients": ["john.doe@agency.example"]}]},
+     'mail_relay_domains lists ["agency.example"] more than once'),
+    ("certificate-missing",
+     {"mail_relay_tls_cert": "/etc/ssl/mailgw/missing.pem"},
+     'mail_relay_tls_cert is "/etc/ssl/mailgw/missing.pem", which does not exist on relay'),
+    ("tls-suite-unknown-to-openssl",
+     {"tls_profiles_tls13_ciphersuites": ["TLS_AES_256_GCM_SHA384", "TLS_AES_512_GCM_SHA999"]},
+     'does not know the suites ["TLS_AES_512_GCM_SHA999"]'),
     ("dane-without-trust-anchor",
      {"dns_resolver_root_trust_anchor": False, "dns_resolver_trust_anchors": []},
      "a resolver without the root anchor needs at least one anchor"),
@@ -73,6 +99,8 @@ FIRST_MAIL_SERVER_ONLY = {"alias-to-missing-user"}
 @pytest.mark.input_checks
 @pytest.mark.parametrize("case,variables,expected", BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS])
 def test_bad_input_stops_before_any_change(tmp_path, lab, case, variables, expected):
+    if callable(variables):
+        variables = variables(lab)
     extra = tmp_path / "bad.json"
     extra.write_text(json.dumps(variables))
     playbook = pathlib.Path(sys.executable).parent / "ansible-playbook"

@@ -23,6 +23,8 @@ A trusted network entry has these keys:
                port (default 25), nexthop, tls and recipients.
 """
 
+import ipaddress
+
 from ansible.errors import AnsibleFilterError
 
 
@@ -142,6 +144,87 @@ def topology_network_of(networks, host):
     )
 
 
+def _networks_of(values):
+    """Parse CIDRs; values that do not parse are left to the packet filter
+    role's checks, which name them."""
+    parsed = []
+    for value in values or []:
+        try:
+            parsed.append(ipaddress.ip_network(str(value), strict=False))
+        except ValueError:
+            continue
+    return parsed
+
+
+def _inside(address, networks):
+    try:
+        parsed = ipaddress.ip_network(str(address), strict=False)
+    except ValueError:
+        return True
+    return any(parsed.version == network.version and parsed.subnet_of(network)
+               for network in networks)
+
+
+def topology_errors(networks, hostvars, relay, gateway_dmz):
+    """Return what is inconsistent across the trusted networks, one message
+    per problem: a domain or name used by two networks, a mail server,
+    client range or gateway outside the zone it belongs to, or a relay
+    outside the gateway DMZ. An empty list means the topology is sound."""
+    errors = []
+    owners = {}
+    for network in networks:
+        name = network.get("name", "?")
+        domains = list(network.get("domains", []))
+        domains += [gateway.get("domain") for gateway in network.get("gateways", [])]
+        for domain in domains:
+            owners.setdefault(domain, []).append(name)
+    for domain, names in owners.items():
+        if len(names) > 1:
+            errors.append("domain %s is served by the networks %s: give each domain to one "
+                          "network only." % (domain, " and ".join(names)))
+
+    names = [network.get("name") for network in networks]
+    for name in sorted({name for name in names if names.count(name) > 1}):
+        errors.append("the network name %s is used twice: give each network its own name." % name)
+
+    for network in networks:
+        name = network.get("name", "?")
+        mail_dmz = _networks_of(network.get("mail_dmz"))
+        lan = _networks_of(network.get("lan"))
+        server = network.get("mail_server")
+        if server not in hostvars:
+            errors.append("the mail server %r of network %s is not in the inventory: add the "
+                          "host or correct mail_server." % (server, name))
+        else:
+            address = _first_address(hostvars, server)
+            if not _inside(address, mail_dmz):
+                errors.append(
+                    "the mail server %s of network %s has the address %s, outside its mail DMZ "
+                    "%s: give it an address in the mail DMZ or correct mail_dmz."
+                    % (server, name, address, network.get("mail_dmz")))
+        for client in network.get("clients") or []:
+            if not _inside(client, lan):
+                errors.append("the clients entry %s of network %s lies outside its LAN %s: list "
+                              "only LAN addresses or ranges." % (client, name, network.get("lan")))
+        for gateway in network.get("gateways", []):
+            zone = gateway.get("zone", "lan")
+            allowed = mail_dmz if zone == "mail_dmz" else lan
+            if not _inside(gateway.get("host"), allowed):
+                errors.append("the gateway host %s for %s lies outside the %s zone of network %s: "
+                              "correct its host or zone." % (gateway.get("host"), gateway.get("domain"),
+                                                            zone, name))
+
+    if relay in hostvars:
+        address = _first_address(hostvars, relay)
+        if not _inside(address, _networks_of(gateway_dmz)):
+            errors.append("the relay %s has the address %s, outside topology_gateway_dmz %s: put "
+                          "the relay into the gateway DMZ." % (relay, address, list(gateway_dmz)))
+    else:
+        errors.append("topology_relay %r is not in the inventory: add the relay host or correct "
+                      "topology_relay." % relay)
+    return errors
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -151,4 +234,5 @@ class FilterModule:
             "topology_relay_domains": topology_relay_domains,
             "topology_mail_domains": topology_mail_domains,
             "topology_network_of": topology_network_of,
+            "topology_errors": topology_errors,
         }
