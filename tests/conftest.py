@@ -25,6 +25,7 @@ CHECKLIST = {
 # Test groups that the summary lists after the checklist items.
 OTHER_GROUPS = {
     "input_checks": "Bad inventory values stop the deployment before any host changes",
+    "safe_changes": "Changes take effect with a reload or, where needed, a restart",
 }
 
 

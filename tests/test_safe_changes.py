@@ -1,0 +1,85 @@
+"""Changes take effect the way the daemon needs: a setting that Postfix
+applies only at a restart gets a restart, other settings a reload, and a
+second run changes nothing."""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import address_of
+from lab import smtp_dialogue
+
+pytestmark = pytest.mark.safe_changes
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def converge(tmp_path, limit, variables=None):
+    """Run the site playbook on one host with extra variables; return the
+    output, after checking that the run succeeded."""
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps(variables or {}))
+    playbook = pathlib.Path(sys.executable).parent / "ansible-playbook"
+    result = subprocess.run(
+        [str(playbook), "-i", str(ROOT / "inventories" / "lab"), str(ROOT / "playbooks" / "site.yml"),
+         "--limit", limit, "-e", "@%s" % extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    return result.stdout
+
+
+def master_pid(host):
+    return host.file("/var/spool/postfix/pid/master.pid").content_string.strip()
+
+
+def listening(host):
+    lines = host.run("ss -Hltn 'sport = :25'").stdout.splitlines()
+    return sorted({line.split()[3].rsplit(":", 1)[0] for line in lines})
+
+
+def test_listen_address_change_restarts_postfix(tmp_path, lab, hosts):
+    relay = hosts["relay"]
+    address = address_of(lab, lab["relay"])
+    before = master_pid(relay)
+
+    output = converge(tmp_path, lab["relay"], {"mail_relay_inet_interfaces": [address, "127.0.0.1"]})
+    assert "RUNNING HANDLER [mail_relay : Restart Postfix]" in output
+    assert master_pid(relay) != before
+    assert listening(relay) == sorted([address, "127.0.0.1"])
+
+    restarted = master_pid(relay)
+    output = converge(tmp_path, lab["relay"])
+    assert "RUNNING HANDLER [mail_relay : Restart Postfix]" in output
+    assert master_pid(relay) != restarted
+    assert listening(relay) == ["0.0.0.0"]
+
+
+def test_size_limit_change_reloads_postfix(tmp_path, lab, hosts):
+    relay = hosts["relay"]
+    before = master_pid(relay)
+
+    output = converge(tmp_path, lab["relay"], {"mail_relay_message_size_limit": 1048576})
+    assert "RUNNING HANDLER [mail_relay : Reload Postfix]" in output
+    assert "Restart Postfix" not in output
+    assert master_pid(relay) == before
+    ehlo = smtp_dialogue(hosts["internet"], address_of(lab, lab["relay"]), 25, ["EHLO mx.test"])
+    assert "SIZE 1048576" in ehlo[0][2].splitlines()
+
+    output = converge(tmp_path, lab["relay"])
+    ehlo = smtp_dialogue(hosts["internet"], address_of(lab, lab["relay"]), 25, ["EHLO mx.test"])
+    assert "SIZE 26214400" in ehlo[0][2].splitlines()
+    assert master_pid(relay) == before
+
+
+def test_second_run_changes_nothing(tmp_path, lab):
+    output = converge(tmp_path, lab["relay"])
+    changed = re.findall(r"changed=(\d+)", output)
+    assert changed, output[-2000:]
+    assert set(changed) == {"0"}, output[-2000:]
