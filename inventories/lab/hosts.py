@@ -23,11 +23,13 @@ real site.
 
 import json
 import os
+import pathlib
 import sys
 
 NAMES = ["agency", "ministry", "institute", "office", "archive", "bureau", "council", "court"]
 FIRST_NAMES = [("john", "doe"), ("erika", "mustermann"), ("max", "muster"), ("anna", "schmidt")]
 
+REPOSITORY = pathlib.Path(__file__).resolve().parents[2]
 INTERNET = "198.18.0.0/24"
 GATEWAY_DMZ = "172.29.1.0/24"
 
@@ -177,6 +179,9 @@ def build(count):
             "topology_gateway_dmz": [GATEWAY_DMZ],
             "topology_relay": "relay",
             "topology_dns_servers": ["198.18.0.10"],
+            # The repository this inventory belongs to, for the lab's state
+            # directory (group_vars/all/connection.yml).
+            "lab_repository_dir": str(REPOSITORY),
             "topology_networks": networks,
         },
     }

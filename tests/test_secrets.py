@@ -1,0 +1,54 @@
+"""Secrets stay secret: private keys and password hashes are files only
+their daemon can read, and a run with --diff shows neither a password, a
+hash nor a key."""
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.safe_changes
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NEW_PASSWORD = "Changed-Secret-4711-never-shown"
+
+
+@pytest.mark.parametrize("path,owner", [("/etc/ssl/private/mailgw.key", "root"),
+                                        ("/etc/dovecot/users", "dovecot")])
+def test_secret_file_is_private(hosts, net, path, owner):
+    secret = hosts[net["mail"]].file(path)
+    assert secret.exists, path
+    assert secret.user == owner
+    assert secret.mode & 0o077 == 0, oct(secret.mode)
+
+
+def test_relay_key_is_private(hosts):
+    key = hosts["relay"].file("/etc/ssl/private/mailgw.key")
+    assert key.user == "root"
+    assert key.mode & 0o077 == 0, oct(key.mode)
+
+
+def test_diff_shows_no_secret(tmp_path, lab, hosts, net):
+    """A dry run that would change a password prints no password, hash or
+    key, and leaves no trace of the password in the host's journal."""
+    users = [dict(user) for user in net["users"]]
+    users[0]["password"] = NEW_PASSWORD
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps({"mail_server_users": users}))
+    playbook = pathlib.Path(sys.executable).parent / "ansible-playbook"
+    result = subprocess.run(
+        [str(playbook), "-i", str(ROOT / "inventories" / "lab"), str(ROOT / "playbooks" / "site.yml"),
+         "--limit", net["mail"], "--check", "--diff", "-e", "@%s" % extra],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-3000:]
+    assert "Render the Dovecot user database" in output
+    assert NEW_PASSWORD not in output
+    assert "$6$" not in output
+    assert "PRIVATE KEY" not in output
+    assert NEW_PASSWORD not in hosts[net["mail"]].run("journalctl --no-pager").stdout
