@@ -6,7 +6,11 @@ zone of that container and crosses the real packet filters.
 """
 
 import json
+import os
+import pathlib
 import shlex
+import subprocess
+import sys
 import time
 import uuid
 
@@ -220,3 +224,22 @@ def smtp_dialogue(host, address, port, steps, implicit_tls=False):
     result = python(host, _DIALOGUE_SCRIPT, address, port, "1" if implicit_tls else "0", json.dumps(steps))
     assert result.rc == 0, result.stderr
     return [tuple(reply) for reply in json.loads(result.stdout)]
+
+
+REPOSITORY = pathlib.Path(__file__).resolve().parent.parent
+
+
+def run_site(tmp_path, variables, *options, timeout=900):
+    """Run playbooks/site.yml against the lab inventory with extra variables
+    and further ansible-playbook options; return (exit code, output)."""
+    extra = tmp_path / "extra.json"
+    extra.write_text(json.dumps(variables or {}))
+    playbook = pathlib.Path(sys.executable).parent / "ansible-playbook"
+    result = subprocess.run(
+        [str(playbook), "-i", str(REPOSITORY / "inventories" / "lab"),
+         str(REPOSITORY / "playbooks" / "site.yml"), "-e", "@%s" % extra, *options],
+        cwd=REPOSITORY, capture_output=True, text=True, timeout=timeout,
+        env=dict(os.environ, ANSIBLE_CONFIG=str(REPOSITORY / "ansible.cfg"),
+                 ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0"),
+    )
+    return result.returncode, result.stdout + result.stderr

@@ -2,37 +2,23 @@
 applies only at a restart gets a restart, other settings a reload, and a
 second run changes nothing."""
 
-import json
-import os
-import pathlib
 import re
-import subprocess
-import sys
 
 import pytest
 
 from conftest import address_of
-from lab import smtp_dialogue
+from lab import run_site, smtp_dialogue
 
 pytestmark = pytest.mark.safe_changes
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def converge(tmp_path, limit, variables=None):
     """Run the site playbook on one host with extra variables; return the
     output, after checking that the run succeeded."""
-    extra = tmp_path / "extra.json"
-    extra.write_text(json.dumps(variables or {}))
-    playbook = pathlib.Path(sys.executable).parent / "ansible-playbook"
-    result = subprocess.run(
-        [str(playbook), "-i", str(ROOT / "inventories" / "lab"), str(ROOT / "playbooks" / "site.yml"),
-         "--limit", limit, "-e", "@%s" % extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    return result.stdout
+    returncode, output = run_site(tmp_path, variables, "--limit", limit)
+    assert returncode == 0, output[-3000:]
+    return output
 
 
 def master_pid(host):

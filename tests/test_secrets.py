@@ -2,17 +2,12 @@
 their daemon can read, and a run with --diff shows neither a password, a
 hash nor a key."""
 
-import json
-import os
-import pathlib
-import subprocess
-import sys
-
 import pytest
+
+from lab import run_site
 
 pytestmark = pytest.mark.safe_changes
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
 NEW_PASSWORD = "Changed-Secret-4711-never-shown"
 
 
@@ -36,17 +31,9 @@ def test_diff_shows_no_secret(tmp_path, lab, hosts, net):
     key, and leaves no trace of the password in the host's journal."""
     users = [dict(user) for user in net["users"]]
     users[0]["password"] = NEW_PASSWORD
-    extra = tmp_path / "extra.json"
-    extra.write_text(json.dumps({"mail_server_users": users}))
-    playbook = pathlib.Path(sys.executable).parent / "ansible-playbook"
-    result = subprocess.run(
-        [str(playbook), "-i", str(ROOT / "inventories" / "lab"), str(ROOT / "playbooks" / "site.yml"),
-         "--limit", net["mail"], "--check", "--diff", "-e", "@%s" % extra],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-        env=dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1"),
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-3000:]
+    returncode, output = run_site(tmp_path, {"mail_server_users": users},
+                                  "--limit", net["mail"], "--check", "--diff")
+    assert returncode == 0, output[-3000:]
     assert "Render the Dovecot user database" in output
     assert NEW_PASSWORD not in output
     assert "$6$" not in output

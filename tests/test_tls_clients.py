@@ -21,11 +21,11 @@ pytestmark = pytest.mark.secure_links
 
 CAPTURE_SCRIPT = (pathlib.Path(__file__).parent / "probes" / "clienthello_capture.py").read_bytes()
 
-# IANA code points of the TLS 1.2 and 1.3 suites the "bsi" profile may
-# offer (TR-02102-2: ECDHE with AES-GCM or AES-CCM; TLS 1.3 AES-GCM and
-# AES-128-CCM), and of the BSI key-exchange groups (secp256r1, secp384r1,
-# secp521r1, the Brainpool curves for TLS 1.2 and 1.3, ffdhe3072 to
-# ffdhe8192).
+# IANA code points of what the "bsi" profile may offer. The suites follow
+# TR-02102-2: ECDHE with AES-GCM or AES-CCM in TLS 1.2, and AES-GCM or
+# AES-128-CCM in TLS 1.3. The groups are the BSI list: secp256r1,
+# secp384r1, secp521r1, the Brainpool curves (TLS 1.2 and 1.3 code
+# points) and ffdhe3072 to ffdhe8192.
 BSI_SUITES = {0xC02B, 0xC02C, 0xC0AC, 0xC0AD, 0xC02F, 0xC030, 0x1301, 0x1302, 0x1304}
 BSI_GROUPS = {0x0017, 0x0018, 0x0019, 0x001A, 0x001B, 0x001C, 0x001F, 0x0020, 0x0021,
               0x0101, 0x0102, 0x0103, 0x0104}

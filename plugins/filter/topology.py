@@ -61,7 +61,7 @@ def topology_flows(networks, hostvars, relay, dns_servers=()):
          "from_hosts": [relay_address], "to": "internet", "ports": [25]},
     ]
     for proto in ("udp", "tcp") if dns_servers else ():
-        # Signed answers can exceed a UDP datagram; the resolver then
+        # Signed responses can exceed a UDP datagram, so the resolver then
         # repeats the query over TCP.
         flows.append({"name": "relay to internet dns (%s)" % proto, "from": "gateway_dmz",
                       "from_hosts": [relay_address], "to": "internet",
