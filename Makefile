@@ -32,6 +32,7 @@ test: lint molecule
 lint: venv
 	yamllint -s .
 	ansible-lint --offline --profile production
+	scripts/role-docs --check
 
 molecule: venv docker images
 	molecule test --all
