@@ -25,7 +25,10 @@ CHECKLIST = {
 # Test groups that the summary lists after the checklist items.
 OTHER_GROUPS = {
     "input_checks": "Bad inventory values stop the deployment before any host changes",
-    "safe_changes": "Changes take effect with a reload or, where needed, a restart",
+    "safe_changes": "Changes take effect with a reload or, where needed, a restart, "
+    "and a change that a daemon's own check rejects leaves the old service running",
+    "faults": "Faults lose no mail: a down relay, internet host, mail server or "
+    "packet filter delays mail, and every message arrives once",
 }
 
 

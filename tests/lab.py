@@ -120,6 +120,86 @@ def imap_messages(client, server, user, password, subject):
     return json.loads(result.stdout)
 
 
+_SEND_SCRIPT = """
+import concurrent.futures, json, smtplib, ssl, sys
+job = json.loads(sys.argv[1])
+def context():
+    if job["ca"]:
+        return ssl.create_default_context(cafile=job["ca"])
+    # Opportunistic STARTTLS, as an MTA on the internet would use it.
+    insecure = ssl.create_default_context()
+    insecure.check_hostname = False
+    insecure.verify_mode = ssl.CERT_NONE
+    return insecure
+def session(messages):
+    accepted = 0
+    with smtplib.SMTP(job["server"], job["port"], timeout=30) as smtp:
+        smtp.starttls(context=context())
+        if job["user"]:
+            smtp.login(job["user"], job["password"])
+        for recipient, subject in messages:
+            body = "Subject: %s\\r\\nFrom: %s\\r\\nTo: %s\\r\\n\\r\\nCounted test message.\\r\\n" % (
+                subject, job["sender"], recipient)
+            smtp.sendmail(job["sender"], [recipient], body)
+            accepted += 1
+    return accepted
+batches = [job["messages"][i::job["sessions"]] for i in range(job["sessions"])]
+with concurrent.futures.ThreadPoolExecutor(max_workers=job["sessions"]) as pool:
+    print(sum(pool.map(session, batches)))
+"""
+
+_SUBJECTS_SCRIPT = """
+import imaplib, json, ssl, sys
+host, user, password, criteria = sys.argv[1], sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+context = ssl.create_default_context(cafile=%r)
+with imaplib.IMAP4_SSL(host, 993, ssl_context=context, timeout=30) as imap:
+    imap.login(user, password)
+    imap.select("INBOX", readonly=True)
+    status, data = imap.search(None, *['%%s "%%s"' %% (key, value) for key, value in criteria])
+    subjects = []
+    numbers = data[0].split()
+    if numbers:
+        status, parts = imap.fetch(b",".join(numbers), "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+        for part in parts:
+            if isinstance(part, tuple):
+                subjects.append(part[1].decode("utf-8", "replace").partition(":")[2].strip())
+    print(json.dumps(subjects))
+""" % CA_PATH
+
+
+def send_counted(host, server, port, sender, messages, user=None, password=None, sessions=1):
+    """Send messages, a list of (recipient, subject), from host to
+    server:port over STARTTLS in parallel SMTP sessions; return how many
+    the server accepted.
+
+    With a user, the certificate is verified against the lab CA and the
+    client logs in, as a mail program submitting on port 587 does;
+    without one, TLS is opportunistic, as between MTAs on port 25."""
+    job = {"server": server, "port": port, "sender": sender, "messages": messages,
+           "user": user, "password": password, "sessions": sessions,
+           "ca": CA_PATH if user else None}
+    result = python(host, _SEND_SCRIPT, json.dumps(job))
+    assert result.rc == 0, result.stderr[-2000:]
+    return int(result.stdout)
+
+
+def imap_subjects(client, server, user, password, **criteria):
+    """Log in over IMAPS and return the subjects of the messages in INBOX
+    that match IMAP SEARCH criteria such as subject="token" or text="token"."""
+    pairs = [[key.upper(), value] for key, value in criteria.items()]
+    result = python(client, _SUBJECTS_SCRIPT, server, user, password, json.dumps(pairs))
+    assert result.rc == 0, result.stderr[-2000:]
+    return json.loads(result.stdout)
+
+
+def maildir_subjects(host, maildir, subject):
+    """Return the subject lines in a Maildir on host that contain the token,
+    one per message."""
+    result = host.run("cat %s/new/* %s/cur/* 2>/dev/null | grep -h '^Subject: .*%s'"
+                      % (maildir, maildir, subject))
+    return [line.partition(": ")[2] for line in result.stdout.splitlines()]
+
+
 def wait_for(check, timeout=60, interval=1):
     """Call check until it returns a true value or timeout seconds pass;
     return the last value."""
