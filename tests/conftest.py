@@ -67,7 +67,7 @@ def pytest_collection_modifyitems(config, items):
         item.user_properties.append(("requirements", " ".join(ids)))
     if problems:
         raise pytest.UsageError(
-            "requirement markers are missing or invalid; add @pytest.mark.requirement(...) with "
+            "Requirement markers are missing or invalid. Add @pytest.mark.requirement(...) with "
             "identifiers from %s:\n  %s" % (CATALOGUE, "\n  ".join(problems)))
 
 

@@ -51,7 +51,7 @@ def record(source, target, action, result):
     (source), against which address or port (target), and what came back.
 
     source is a testinfra host or a name. A repeat of the last entry, such
-    as a check that wait_for polls, raises that entry's count instead."""
+    as a check that wait_for polls, increments that entry's count instead."""
     global _evidence_dropped
     if _evidence is None:
         return
