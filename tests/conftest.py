@@ -10,6 +10,12 @@ import pathlib
 
 import pytest
 import testinfra
+import yaml
+
+import lab as lab_helpers
+
+# The requirements a test may name with @pytest.mark.requirement.
+CATALOGUE = pathlib.Path(__file__).resolve().parent.parent / "requirements" / "catalogue.yml"
 
 CHECKLIST = {
     "packet_filter": "M 5.116 checklist: the mail server is protected by a "
@@ -35,6 +41,46 @@ OTHER_GROUPS = {
 def pytest_configure(config):
     for name, text in {**CHECKLIST, **OTHER_GROUPS}.items():
         config.addinivalue_line("markers", "%s: %s" % (name, text))
+    config.addinivalue_line(
+        "markers", "requirement(*ids): the requirements of requirements/catalogue.yml that the test proves")
+
+
+def requirement_ids(item):
+    """Return the requirement identifiers of a test, from its own markers
+    and its module's pytestmark, each once."""
+    ids = []
+    for marker in item.iter_markers("requirement"):
+        ids += [str(value) for value in marker.args if str(value) not in ids]
+    return ids
+
+
+def pytest_collection_modifyitems(config, items):
+    """Reject the run when a test names no requirement or one that the
+    catalogue does not define, and store each test's requirements in its
+    JUnit XML record."""
+    known = {entry["id"] for entry in yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))}
+    problems = []
+    for item in items:
+        ids = requirement_ids(item)
+        if not ids:
+            problems.append("%s names no requirement" % item.nodeid)
+        unknown = [value for value in ids if value not in known]
+        if unknown:
+            problems.append("%s names unknown requirements %s" % (item.nodeid, ", ".join(unknown)))
+        item.user_properties.append(("requirements", " ".join(ids)))
+    if problems:
+        raise pytest.UsageError(
+            "Requirement markers are missing or invalid. Add @pytest.mark.requirement(...) with "
+            "identifiers from %s:\n  %s" % (CATALOGUE, "\n  ".join(problems)))
+
+
+@pytest.fixture(autouse=True)
+def evidence(record_property):
+    """Record what the lab helpers did during the test (see lab.record)
+    as the JUnit XML property "evidence", a JSON list."""
+    lab_helpers.start_evidence()
+    yield
+    record_property("evidence", json.dumps(lab_helpers.take_evidence()))
 
 
 def state_dir():

@@ -107,6 +107,7 @@ BAD_INPUTS = [
 FIRST_MAIL_SERVER_ONLY = {"alias-to-missing-user"}
 
 
+@pytest.mark.requirement("KIT-bad-input-stops")
 @pytest.mark.input_checks
 @pytest.mark.parametrize("case,variables,expected", BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS])
 def test_bad_input_stops_before_any_change(tmp_path, lab, case, variables, expected):

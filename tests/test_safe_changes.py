@@ -9,7 +9,7 @@ import pytest
 from conftest import address_of
 from lab import journal, run_site, smtp_dialogue, token
 
-pytestmark = pytest.mark.safe_changes
+pytestmark = [pytest.mark.safe_changes, pytest.mark.requirement("KIT-changes-take-effect")]
 
 
 
