@@ -23,6 +23,7 @@ from lab import (imap_subjects, journal, maildir_subjects, probe_ports, queue_id
 
 pytestmark = [
     pytest.mark.faults,
+    pytest.mark.requirement("KIT-faults-lose-no-mail"),
     pytest.mark.skipif(os.environ.get("MAILGW_FAULT_TESTS") == "0", reason="MAILGW_FAULT_TESTS=0"),
 ]
 
@@ -99,6 +100,7 @@ def network(networks):
     return networks[0]
 
 
+@pytest.mark.requirement("M5.116-internal-server")
 def test_relay_down_queues_outbound_and_delivers_internal(lab, hosts, network):
     """With the relay host down, mail between users is still delivered;
     mail to the internet waits on the internal server and leaves once the
@@ -204,6 +206,7 @@ def test_mail_server_restart_under_a_burst_delivers_each_message_once(lab, hosts
     assert queue_ids(relay, run) == []
 
 
+@pytest.mark.requirement("M5.116-1")
 @pytest.mark.parametrize("name", ["inner-pf", "outer-pf"])
 def test_packet_filter_reboot_loads_the_ruleset_from_disk(lab, hosts, network, name):
     """After a reboot, the packet filter loads the saved ruleset at boot:

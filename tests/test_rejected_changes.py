@@ -11,7 +11,7 @@ import pytest
 from conftest import address_of
 from lab import imap_subjects, probe_ports, python, run_site, send_counted, token, wait_for
 
-pytestmark = pytest.mark.safe_changes
+pytestmark = [pytest.mark.safe_changes, pytest.mark.requirement("KIT-bad-change-keeps-service")]
 
 
 def checksum(host, path):
