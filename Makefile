@@ -12,8 +12,13 @@ export PATH := $(BIN):$(PATH)
 export MAILGW_STATE_DIR ?= $(CURDIR)/.lab
 export ANSIBLE_FORCE_COLOR ?= 0
 export PY_COLORS ?= 0
+# make report: number of trusted networks, report language, output name.
+NETWORKS ?= $(or $(MAILGW_LAB_NETWORKS),1)
+REPORT_LANG ?= en
+SCENARIO ?= lab-$(NETWORKS)
 
-.PHONY: lab lab-deploy lab-verify lab-destroy test lint molecule venv docker images clean
+.PHONY: lab lab-deploy lab-verify lab-destroy test lint molecule venv docker images clean \
+	report report-docs test-report
 
 lab: lab-deploy lab-verify
 
@@ -27,12 +32,38 @@ lab-verify: venv
 lab-destroy: venv
 	ansible-playbook playbooks/lab/destroy.yml
 
-test: lint molecule
+# Deploy the lab, verify it and write report/SCENARIO/report.{md,html,junit.xml}.
+# The report is written also when tests fail; the target then fails. pytest
+# exit codes above 1 (interrupted, internal or usage error, no tests) fail it
+# too, because the report would then show requirements without tests.
+report: venv
+	MAILGW_LAB_NETWORKS=$(NETWORKS) $(MAKE) lab-deploy
+	mkdir -p report/$(SCENARIO)
+	status=0; \
+	MAILGW_LAB_NETWORKS=$(NETWORKS) pytest -p no:cacheprovider tests \
+		--junitxml=report/$(SCENARIO)/pytest.junit.xml || status=$$?; \
+	scripts/report render --junit report/$(SCENARIO)/pytest.junit.xml \
+		--manifest $(MAILGW_STATE_DIR)/manifest.json --scenario $(SCENARIO) \
+		--lang $(REPORT_LANG) --out report/$(SCENARIO); rc=$$?; \
+	if [ $$status -gt 1 ]; then echo "make report: pytest ended with exit code $$status"; exit $$status; fi; \
+	exit $$rc
+
+# Write docs/requirements.md and docs/requirements.de.md from the catalogue
+# and the test markers; make lint fails when they are out of date.
+report-docs: venv
+	scripts/report docs
+
+# The report tool's own tests, with a headless Chromium screenshot.
+test-report: venv
+	pytest -p no:cacheprovider scripts/tests
+
+test: lint test-report molecule
 
 lint: venv
 	yamllint -s .
 	ansible-lint --offline --profile production
 	scripts/role-docs --check
+	scripts/report docs --check
 
 molecule: venv docker images
 	molecule test --all

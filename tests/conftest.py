@@ -10,6 +10,12 @@ import pathlib
 
 import pytest
 import testinfra
+import yaml
+
+import lab as lab_helpers
+
+# The requirements a test may name with @pytest.mark.requirement.
+CATALOGUE = pathlib.Path(__file__).resolve().parent.parent / "requirements" / "catalogue.yml"
 
 CHECKLIST = {
     "packet_filter": "M 5.116 checklist: the mail server is protected by a "
@@ -25,13 +31,73 @@ CHECKLIST = {
 # Test groups that the summary lists after the checklist items.
 OTHER_GROUPS = {
     "input_checks": "Bad inventory values stop the deployment before any host changes",
-    "safe_changes": "Changes take effect with a reload or, where needed, a restart",
+    "safe_changes": "Changes take effect with a reload or, where needed, a restart, "
+    "and a change that a daemon's own check rejects leaves the old service running",
+    "faults": "Faults lose no mail: a down relay, internet host, mail server or "
+    "packet filter delays mail, and every message arrives once",
 }
 
 
 def pytest_configure(config):
     for name, text in {**CHECKLIST, **OTHER_GROUPS}.items():
         config.addinivalue_line("markers", "%s: %s" % (name, text))
+    config.addinivalue_line(
+        "markers", "requirement(*ids): the requirements of requirements/catalogue.yml that the test proves")
+
+
+def requirement_ids(item):
+    """Return the requirement identifiers of a test, from its own markers
+    and its module's pytestmark, each once."""
+    ids = []
+    for marker in item.iter_markers("requirement"):
+        ids += [str(value) for value in marker.args if str(value) not in ids]
+    return ids
+
+
+def pytest_collection_modifyitems(config, items):
+    """Reject the run when a test names no requirement or one that the
+    catalogue does not define, and store each test's requirements in its
+    JUnit XML record."""
+    known = {entry["id"] for entry in yaml.safe_load(CATALOGUE.read_text(encoding="utf-8"))}
+    problems = []
+    for item in items:
+        ids = requirement_ids(item)
+        if not ids:
+            problems.append("%s names no requirement" % item.nodeid)
+        unknown = [value for value in ids if value not in known]
+        if unknown:
+            problems.append("%s names unknown requirements %s" % (item.nodeid, ", ".join(unknown)))
+        item.user_properties.append(("requirements", " ".join(ids)))
+    if problems:
+        raise pytest.UsageError(
+            "Requirement markers are missing or invalid. Add @pytest.mark.requirement(...) with "
+            "identifiers from %s:\n  %s" % (CATALOGUE, "\n  ".join(problems)))
+    skip_groups(config, items)
+
+
+def skip_groups(config, items):
+    """Skip the tests of the groups named in $MAILGW_SKIP_GROUPS (comma
+    separated, such as "faults,safe_changes"). A scenario uses it for groups
+    that another scenario proves; the summary then shows them as NOT
+    VERIFIED."""
+    groups = [name.strip() for name in os.environ.get("MAILGW_SKIP_GROUPS", "").split(",") if name.strip()]
+    unknown = [name for name in groups if name not in {**CHECKLIST, **OTHER_GROUPS}]
+    if unknown:
+        raise pytest.UsageError("MAILGW_SKIP_GROUPS names unknown groups %s; use names from %s"
+                                % (", ".join(unknown), ", ".join({**CHECKLIST, **OTHER_GROUPS})))
+    for item in items:
+        for name in groups:
+            if name in item.keywords:
+                item.add_marker(pytest.mark.skip(reason="MAILGW_SKIP_GROUPS contains " + name))
+
+
+@pytest.fixture(autouse=True)
+def evidence(record_property):
+    """Record what the lab helpers did during the test (see lab.record)
+    as the JUnit XML property "evidence", a JSON list."""
+    lab_helpers.start_evidence()
+    yield
+    record_property("evidence", json.dumps(lab_helpers.take_evidence()))
 
 
 def state_dir():

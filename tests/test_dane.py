@@ -12,7 +12,7 @@ import pytest
 
 from lab import journal, maildir_messages, queue_ids, submit, token, wait_for
 
-pytestmark = pytest.mark.secure_links
+pytestmark = [pytest.mark.secure_links, pytest.mark.requirement("M5.116-3", "TR-03108-1/dane")]
 
 ZONE = "example."
 WRONG_DIGEST = "00" * 32

@@ -83,6 +83,21 @@ BAD_INPUTS = [
     ("tls-suite-unknown-to-openssl",
      {"tls_profiles_tls13_ciphersuites": ["TLS_AES_256_GCM_SHA384", "TLS_AES_512_GCM_SHA999"]},
      'does not know the suites ["TLS_AES_512_GCM_SHA999"]'),
+    ("extra-setting-overrides-the-role",
+     {"mail_server_postconf_extra": {"smtpd_tls_security_level": "may"}},
+     "mail_server_postconf_extra sets smtpd_tls_security_level, which the mail_server role sets itself in main.cf"),
+    ("extra-dovecot-setting-turns-off-tls",
+     {"mail_server_dovecot_extra": {"ssl": "no"}},
+     "mail_server_dovecot_extra sets ssl, which the mail_server role sets itself in dovecot.conf"),
+    ("extra-setting-smuggles-a-second-line",
+     {"mail_relay_postconf_extra": {"smtpd_banner": "$myhostname ESMTP\nmynetworks = 0.0.0.0/0"}},
+     'mail_relay_postconf_extra has the entry "smtpd_banner"'),
+    ("queue-time-in-words",
+     {"mail_relay_delay_warning_time": "4 hours"},
+     'mail_relay_delay_warning_time is "4 hours": write a Postfix time'),
+    ("extra-rule-with-a-second-statement",
+     {"packet_filter_extra_rules": {"input": ["tcp dport 22 accept; flush ruleset"]}},
+     'packet_filter_extra_rules.input contains "tcp dport 22 accept; flush ruleset"'),
     ("dane-without-trust-anchor",
      {"dns_resolver_root_trust_anchor": False, "dns_resolver_trust_anchors": []},
      "a resolver without the root anchor needs at least one anchor"),
@@ -92,6 +107,7 @@ BAD_INPUTS = [
 FIRST_MAIL_SERVER_ONLY = {"alias-to-missing-user"}
 
 
+@pytest.mark.requirement("KIT-bad-input-stops")
 @pytest.mark.input_checks
 @pytest.mark.parametrize("case,variables,expected", BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS])
 def test_bad_input_stops_before_any_change(tmp_path, lab, case, variables, expected):

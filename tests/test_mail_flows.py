@@ -11,7 +11,7 @@ import pytest
 
 from lab import imap_messages, journal, maildir_messages, submit, swaks, token, wait_for
 
-pytestmark = pytest.mark.mail_flows
+pytestmark = [pytest.mark.mail_flows, pytest.mark.requirement("M5.116-internal-server")]
 
 
 def test_internal_mail_stays_internal(lab, hosts, net, john, erika):
@@ -33,6 +33,7 @@ def test_internal_mail_stays_internal(lab, hosts, net, john, erika):
     assert erika["address"] not in relay_log
 
 
+@pytest.mark.requirement("M5.116-2")
 def test_inbound_mail_to_alias_reaches_mailbox(lab, hosts, net, erika):
     """Mail from the internet to an alias lands in the user's mailbox and
     the user reads it over IMAPS from the LAN."""
@@ -73,6 +74,7 @@ def relay_stopped(relay):
         relay.run("systemctl start postfix.service")
 
 
+@pytest.mark.requirement("KIT-faults-lose-no-mail")
 def test_internal_mail_flows_while_relay_is_down(lab, hosts, net, john, erika):
     """Internal mail is delivered without the relay; outbound mail waits in
     the internal server's queue and leaves when the relay is back."""

@@ -33,6 +33,7 @@ def removed_words(removed):
     return words
 
 
+@pytest.mark.requirement("KIT-removed-network-gone", "M5.116-2", "APP.5.3.A2")
 @pytest.mark.separate_relay
 def test_relay_no_longer_relays_removed_domain(lab, hosts, removed):
     recipient = removed["network"]["users"][0]["address"]
@@ -42,6 +43,7 @@ def test_relay_no_longer_relays_removed_domain(lab, hosts, removed):
     assert "Relay access denied" in result.stdout, result.stdout
 
 
+@pytest.mark.requirement("KIT-removed-network-gone")
 @pytest.mark.separate_relay
 @pytest.mark.parametrize("table", RELAY_TABLES)
 def test_relay_table_has_no_entry_of_removed_network(hosts, removed, table):
@@ -51,12 +53,14 @@ def test_relay_table_has_no_entry_of_removed_network(hosts, removed, table):
         assert word not in entries.stdout, "%s still has %s" % (table, word)
 
 
+@pytest.mark.requirement("KIT-removed-network-gone", "M5.116-2")
 @pytest.mark.separate_relay
 def test_relay_trusts_removed_mail_server_no_more(hosts, removed):
     mynetworks = hosts["relay"].run("postconf -h mynetworks").stdout
     assert removed["mail_address"] not in mynetworks.split()
 
 
+@pytest.mark.requirement("KIT-removed-network-gone", "NET.3.2.A2")
 @pytest.mark.packet_filter
 @pytest.mark.parametrize("router", ["outer-pf", "inner-pf"])
 def test_filter_has_no_rule_of_removed_network(hosts, removed, router):
@@ -66,6 +70,7 @@ def test_filter_has_no_rule_of_removed_network(hosts, removed, router):
         assert word not in ruleset.stdout, "%s still has %s" % (router, word)
 
 
+@pytest.mark.requirement("KIT-removed-network-gone")
 @pytest.mark.packet_filter
 @pytest.mark.parametrize("host", ["relay", "outer-pf"])
 def test_no_route_to_removed_network(hosts, removed, host):
@@ -74,6 +79,7 @@ def test_no_route_to_removed_network(hosts, removed, host):
         assert subnet not in routes, "%s still routes %s" % (host, subnet)
 
 
+@pytest.mark.requirement("KIT-removed-network-gone", "M5.116-1", "NET.3.2.A2")
 @pytest.mark.packet_filter
 def test_removed_mail_server_cannot_reach_relay(lab, removed):
     """The removed network's mail server still runs, but its flow to the

@@ -6,7 +6,7 @@ import pytest
 from conftest import address_of
 from lab import probe_ports, wait_for
 
-pytestmark = pytest.mark.packet_filter
+pytestmark = [pytest.mark.packet_filter, pytest.mark.requirement("M5.116-1", "NET.3.2.A2")]
 
 # Ports no zone may reach on the mail server: SMTP (relay only), SSH, plain
 # IMAP and POP3, LMTP, ManageSieve, web, databases and a random high port.
@@ -43,12 +43,14 @@ def test_only_relay_reaches_smtp_from_gateway_dmz(lab, hosts, net):
     assert probe_ports(hosts["outer-pf"], mail, [25])[25] == "filtered"
 
 
+@pytest.mark.requirement("NET.1.1.A4")
 def test_internet_reaches_no_inner_host(lab, hosts, net):
     for target in (net["mail"], net["client"]):
         states = probe_ports(hosts["internet"], address_of(lab, target), [25, 587, 993])
         assert set(states.values()) == {"filtered"}, (target, states)
 
 
+@pytest.mark.requirement("NET.1.1.A4")
 def test_relay_reaches_nothing_in_lan(lab, hosts, net):
     states = probe_ports(hosts["relay"], address_of(lab, net["client"]), [22, 25, 445])
     assert set(states.values()) == {"filtered"}, states
@@ -64,6 +66,7 @@ def logged_drops(host, prefix, source, port):
     ]
 
 
+@pytest.mark.requirement("NET.3.2.A9", "OPS.1.1.5.A3")
 def test_dropped_connection_is_logged(lab, hosts, net):
     """The inner packet filter logs the drop with the zone pair in the prefix."""
     port = 4190
@@ -77,6 +80,7 @@ def test_dropped_connection_is_logged(lab, hosts, net):
     assert lines, "inner-pf logged no %r drop for port %d" % (prefix, port)
 
 
+@pytest.mark.requirement("NET.3.2.A9", "OPS.1.1.5.A3")
 def test_mail_server_filter_drops_unknown_peer(lab, hosts, net):
     """The mail server's own filter drops what its flows do not allow: the
     inner packet filter reaches it inside the mail DMZ, without routing."""

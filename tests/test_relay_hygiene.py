@@ -10,7 +10,7 @@ from conftest import address_of
 from lab import (CA_PATH, imap_messages, journal, python, smtp_dialogue, swaks, token,
                  wait_for)
 
-pytestmark = pytest.mark.secure_links
+pytestmark = [pytest.mark.secure_links, pytest.mark.requirement("M5.116-3", "APP.5.3.A2")]
 
 FOREIGN = "victim@foreign.example"
 
@@ -188,6 +188,7 @@ def test_plain_pop3_refuses_login(lab, hosts, net, john):
         "-ERR [AUTH] Plaintext authentication disallowed on non-secure (SSL/TLS) connections."
 
 
+@pytest.mark.requirement("OPS.1.1.5.A3")
 def test_rejections_are_logged(lab, hosts):
     """A refused relay attempt leaves a NOQUEUE line with client and reason."""
     started = time.time() - 1

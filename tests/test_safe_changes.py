@@ -7,9 +7,9 @@ import re
 import pytest
 
 from conftest import address_of
-from lab import run_site, smtp_dialogue
+from lab import journal, run_site, smtp_dialogue, token
 
-pytestmark = pytest.mark.safe_changes
+pytestmark = [pytest.mark.safe_changes, pytest.mark.requirement("KIT-changes-take-effect")]
 
 
 
@@ -69,3 +69,22 @@ def test_second_run_changes_nothing(tmp_path, lab):
     changed = re.findall(r"changed=(\d+)", output)
     assert changed, output[-2000:]
     assert set(changed) == {"0"}, output[-2000:]
+
+
+def test_changed_alias_table_is_rebuilt_and_removal_vanishes(tmp_path, lab, hosts, networks):
+    """A new alias is in the compiled table as soon as the run ends, and
+    gone from it after a run without it; Postfix never reads a table older
+    than its source."""
+    net = networks[0]
+    mail = hosts[net["mail"]]
+    started = int(mail.run("date +%s").stdout)
+    alias = "audit-%s@%s" % (token()[-6:], net["domain"])
+    target = net["users"][0]["address"]
+
+    converge(tmp_path, net["mail"], {"mail_server_aliases": dict(net["aliases"], **{alias: [target]})})
+    assert mail.run("postmap -q %s hash:/etc/postfix/virtual", alias).stdout.strip() == target
+
+    converge(tmp_path, net["mail"])
+    lookup = mail.run("postmap -q %s hash:/etc/postfix/virtual", alias)
+    assert lookup.rc == 1 and lookup.stdout == "", lookup.stdout
+    assert "older than source" not in journal(mail, started)

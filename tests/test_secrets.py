@@ -6,7 +6,7 @@ import pytest
 
 from lab import run_site
 
-pytestmark = pytest.mark.safe_changes
+pytestmark = [pytest.mark.safe_changes, pytest.mark.requirement("KIT-secrets-private")]
 
 NEW_PASSWORD = "Changed-Secret-4711-never-shown"
 

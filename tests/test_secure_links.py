@@ -11,9 +11,9 @@ import time
 import pytest
 
 from conftest import address_of
-from lab import CA_PATH, journal, python, queue_ids, submit, swaks, token, wait_for
+from lab import CA_PATH, journal, python, queue_ids, record, submit, swaks, token, wait_for
 
-pytestmark = pytest.mark.secure_links
+pytestmark = [pytest.mark.secure_links, pytest.mark.requirement("M5.116-3")]
 
 _SUBMISSION_SCRIPT = """
 import json, smtplib, ssl, sys
@@ -35,6 +35,7 @@ print(json.dumps(report, default=str))
 """ % CA_PATH
 
 
+@pytest.mark.requirement("APP.5.3.A2")
 def test_submission_offers_auth_only_after_starttls(lab, hosts, net, john):
     result = python(hosts[net["client"]], _SUBMISSION_SCRIPT, net["mail_fqdn"],
                     john["address"], john["password"])
@@ -47,6 +48,7 @@ def test_submission_offers_auth_only_after_starttls(lab, hosts, net, john):
     assert report["wrong_password"] == 535
 
 
+@pytest.mark.requirement("APP.5.3.A2")
 def test_submission_rejects_unauthenticated_mail(lab, hosts, net):
     result = swaks(hosts[net["client"]], "--server", net["mail_fqdn"], "--port", "587",
                    "--tls", "--tls-ca-path", CA_PATH, "--quit-after", "RCPT",
@@ -57,6 +59,7 @@ def test_submission_rejects_unauthenticated_mail(lab, hosts, net):
     assert "250 2.0.0 Ok: queued" not in result.stdout
 
 
+@pytest.mark.requirement("APP.5.3.A2")
 def test_submission_rejects_foreign_sender(lab, hosts, net, john):
     """A logged-in user may only send with the user's own addresses."""
     result = submit(hosts[net["client"]], net["mail_fqdn"], john["address"], john["password"],
@@ -65,6 +68,7 @@ def test_submission_rejects_foreign_sender(lab, hosts, net, john):
     assert "553 5.7.1" in result.stdout, result.stdout
 
 
+@pytest.mark.requirement("APP.5.3.A2")
 def test_imaps_login_works(lab, hosts, net, erika):
     login = python(hosts[net["client"]], """
 import imaplib, ssl, sys
@@ -75,6 +79,7 @@ with imaplib.IMAP4_SSL(sys.argv[1], 993, ssl_context=context, timeout=10) as ima
     assert login.stdout.strip() == "OK", login.stderr
 
 
+@pytest.mark.requirement("APP.5.3.A2")
 def test_plain_ports_closed_unless_opened(lab, hosts, net):
     """IMAP 143 and POP3 110 do not listen, also not on loopback, unless
     the network opens them for STARTTLS clients."""
@@ -119,9 +124,13 @@ def tls_handshake(host, address, port, starttls, version):
     result = host.run(command)
     output = result.stdout + result.stderr
     negotiated = "Protocol  : " in output or "New, TLSv" in output
-    return result.rc == 0 and negotiated and "Cipher is (NONE)" not in output, output
+    ok = result.rc == 0 and negotiated and "Cipher is (NONE)" not in output
+    record(host, "%s:%d" % (address, port), "TLS handshake with openssl, %s only%s"
+           % (version, ", STARTTLS " + starttls if starttls else ""), "accepted" if ok else "refused")
+    return ok, output
 
 
+@pytest.mark.requirement("TR-02102-2/tls")
 @pytest.mark.parametrize("client,server,port,starttls", TLS_ENDPOINTS)
 def test_tls_below_1_2_refused(lab, hosts, net, client, server, port, starttls):
     client, server = net.get(client, client), net.get(server, server)
@@ -134,6 +143,7 @@ def test_tls_below_1_2_refused(lab, hosts, net, client, server, port, starttls):
     assert ok, "%s:%d refused TLS 1.2\n%s" % (server, port, output[-600:])
 
 
+@pytest.mark.requirement("TR-03108-1/starttls")
 def test_relay_links_use_verified_tls(lab, hosts, net, john):
     """Both hops between relay and mail server log a verified TLS session."""
     started = time.time() - 1
@@ -199,6 +209,7 @@ def send_inbound(lab, hosts, net, john, subject):
 
 @pytest.mark.parametrize("receiver,send", [("relay", send_outbound), ("mail", send_inbound)],
                          ids=["mail-to-relay", "relay-to-mail"])
+@pytest.mark.requirement("TR-03108-1/starttls", "KIT-faults-lose-no-mail")
 def test_unverified_peer_holds_mail_in_queue(lab, hosts, net, john, receiver, send):
     """When the receiving server's certificate is not from the internal CA,
     the sender keeps the message queued instead of sending it unverified,

@@ -8,9 +8,10 @@ import pytest
 from conftest import address_of
 from lab import maildir_messages, probe_ports, submit, swaks, token, wait_for
 
-pytestmark = pytest.mark.separate_relay
+pytestmark = [pytest.mark.separate_relay, pytest.mark.requirement("M5.116-2")]
 
 
+@pytest.mark.requirement("NET.1.1.A4", "NET.3.2.A2")
 def test_mail_server_cannot_reach_internet(lab, hosts, net):
     states = probe_ports(hosts[net["mail"]], address_of(lab, "internet"), [25, 53, 80, 443, 587])
     assert "open" not in states.values(), states
@@ -37,6 +38,7 @@ def test_outbound_mail_passes_relay(lab, hosts, net, john):
     assert john["address"] in message["From"]
 
 
+@pytest.mark.requirement("APP.5.3.A2")
 def test_relay_denies_relaying_for_internet(lab, hosts, net):
     result = swaks(hosts["internet"], "--server", lab["relay_fqdn"], "--quit-after", "RCPT",
                    "--from", "alice@%s" % lab["internet_domain"],
@@ -45,6 +47,7 @@ def test_relay_denies_relaying_for_internet(lab, hosts, net):
     assert "Relay access denied" in result.stdout
 
 
+@pytest.mark.requirement("APP.5.3.A2")
 def test_relay_denies_relaying_for_gateway_host(lab, hosts, net):
     """A gateway DMZ host that is not an internal mail server may not relay."""
     result = swaks(hosts["outer-pf"], "--server", address_of(lab, "relay"),
@@ -55,6 +58,7 @@ def test_relay_denies_relaying_for_gateway_host(lab, hosts, net):
     assert "Relay access denied" in result.stdout
 
 
+@pytest.mark.requirement("NET.3.2.A2")
 def test_client_cannot_reach_relay(lab, hosts, net):
     """Workstations send through the internal mail server, never the relay."""
     states = probe_ports(hosts[net["client"]], address_of(lab, "relay"), [25, 465, 587])

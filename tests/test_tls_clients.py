@@ -17,7 +17,7 @@ import pytest
 from conftest import address_of
 from lab import imap_messages, maildir_messages, submit, swaks, token, wait_for
 
-pytestmark = pytest.mark.secure_links
+pytestmark = [pytest.mark.secure_links, pytest.mark.requirement("M5.116-3", "TR-02102-2/tls", "TR-03108-1/starttls")]
 
 CAPTURE_SCRIPT = (pathlib.Path(__file__).parent / "probes" / "clienthello_capture.py").read_bytes()
 

@@ -11,9 +11,9 @@ import re
 import pytest
 
 from conftest import address_of, load_manifest, network_view
-from lab import tls_scan
+from lab import record, tls_scan, tls_scan_summary
 
-pytestmark = pytest.mark.secure_links
+pytestmark = [pytest.mark.secure_links, pytest.mark.requirement("M5.116-3", "TR-02102-2/tls")]
 
 # TLS 1.2 suites of the "bsi" profile, a subset of the TR-02102-2 list:
 # ECDHE with AES-GCM or AES-CCM (no CBC, no ChaCha20, no RSA key exchange,
@@ -90,6 +90,9 @@ def scan(lab, hosts, endpoint):
             _SCANS[key] = tls_scan(hosts[scanner], address_of(lab, target), port, starttls)
         except AssertionError as error:
             _SCANS[key] = error
+    elif not isinstance(_SCANS[key], AssertionError):
+        record(hosts[scanner], "%s:%d" % (address_of(lab, target), port),
+               "TLS scan with testssl, result of this session's earlier scan", tls_scan_summary(_SCANS[key]))
     if isinstance(_SCANS[key], AssertionError):
         raise _SCANS[key]
     return _SCANS[key]

@@ -14,6 +14,7 @@ from lab import (imap_messages, journal, probe_targets, submit, swaks, token,
 MATRIX_PORTS = [22, 25, 110, 143, 465, 587, 993, 995]
 
 
+@pytest.mark.requirement("M5.116-2", "M5.116-3", "TR-03108-1/starttls")
 @pytest.mark.mail_flows
 def test_mail_between_networks_passes_relay(lab, hosts, pair):
     sender_net, receiver_net = pair
@@ -49,6 +50,7 @@ def expected_open(lab, source, net):
     return allowed
 
 
+@pytest.mark.requirement("M5.116-1", "NET.1.1.A4", "NET.3.2.A2")
 @pytest.mark.packet_filter
 @pytest.mark.parametrize("role", ["client", "mail"])
 def test_only_declared_flows_connect(lab, hosts, net, role):
@@ -70,6 +72,7 @@ def test_only_declared_flows_connect(lab, hosts, net, role):
         sorted(opened - expected), sorted(expected - opened))
 
 
+@pytest.mark.requirement("M5.116-internal-server")
 @pytest.mark.mail_flows
 def test_legacy_gateway_receives_its_subdomain(lab, hosts, net):
     """A subdomain routed to another mail system of the network arrives
@@ -89,6 +92,7 @@ def test_legacy_gateway_receives_its_subdomain(lab, hosts, net):
     assert stored, "the legacy system did not receive %s" % subject
 
 
+@pytest.mark.requirement("M5.116-3", "APP.5.3.A2")
 @pytest.mark.secure_links
 def test_relay_rejects_unknown_legacy_recipient(lab, hosts, net):
     if not net.get("gateways"):
