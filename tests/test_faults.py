@@ -50,12 +50,16 @@ def wait_until_booted(host):
 def host_down(lab, hosts, name):
     """Stop a lab container for the duration of the block, then boot it
     again and wait until every unit runs."""
+    resolver = hosts[name].file("/etc/resolv.conf").content_string
     docker("stop", lab["containers"][name])
     try:
         yield
     finally:
         docker("start", lab["containers"][name])
         wait_until_booted(hosts[name])
+    # The relay must still ask its own validating resolver, and the hosts
+    # of the trusted networks still no DNS server at all.
+    assert hosts[name].file("/etc/resolv.conf").content_string == resolver
 
 
 @contextlib.contextmanager
