@@ -200,7 +200,7 @@ def pytest_terminal_summary(terminalreporter):
             if outcome == "passed" and report.when != "call":
                 continue
             for name in groups:
-                if name in report.keywords:
+                if name in getattr(report, "keywords", {}):
                     counts[name]["passed" if outcome == "passed" else "failed"] += 1
     terminalreporter.section("M 5.116 checklist")
     for name, text in groups.items():

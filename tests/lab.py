@@ -257,9 +257,9 @@ def send_counted(host, server, port, sender, messages, user=None, password=None,
     server:port over STARTTLS in parallel SMTP sessions; return how many
     the server accepted.
 
-    With a user, the certificate is verified against the lab CA and the
-    client logs in, as a mail program submitting on port 587 does;
-    without one, TLS is opportunistic, as between MTAs on port 25."""
+    With a user, the client verifies the certificate against the lab CA
+    and logs in, as a mail program submitting on port 587 does. Without
+    one, TLS is opportunistic, as between MTAs on port 25."""
     job = {"server": server, "port": port, "sender": sender, "messages": messages,
            "user": user, "password": password, "sessions": sessions,
            "ca": CA_PATH if user else None}

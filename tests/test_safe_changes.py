@@ -86,5 +86,6 @@ def test_changed_alias_table_is_rebuilt_and_removal_vanishes(tmp_path, lab, host
 
     converge(tmp_path, net["mail"])
     lookup = mail.run("postmap -q %s hash:/etc/postfix/virtual", alias)
-    assert lookup.rc == 1 and lookup.stdout == "", lookup.stdout
+    assert lookup.rc == 1, lookup.stdout
+    assert lookup.stdout == ""
     assert "older than source" not in journal(mail, started)
