@@ -1,0 +1,11 @@
+# Managed by the mail_server role.
+# Runs before any personal script. A message whose Message-ID this mailbox
+# has already stored within sieve_duplicate_default_period is discarded, so
+# a sender that retries after a lost confirmation does not store it twice.
+# Messages without a Message-ID are always delivered.
+require "duplicate";
+
+if duplicate {
+  discard;
+  stop;
+}
