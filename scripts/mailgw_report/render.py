@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ElementTree
 import jinja2
 import markupsafe
 
+from . import descriptions as descriptions_module
 from . import topology as topology_module
 from .labels import LABELS
 from .results import FAIL, NOT_VERIFIED, PASS
@@ -30,10 +31,17 @@ class Report:
     unmapped: list
     unknown: dict
     written: str
+    # {node id: description} of the test functions, in the report language.
+    descriptions: dict
 
     @property
     def labels(self):
         return LABELS[self.language]
+
+    def description(self, result):
+        """Return what a test proves, in the report language, or "" when
+        tests/ has no description of it."""
+        return self.descriptions.get(descriptions_module.node_id(result.classname, result.name), "")
 
     @property
     def overall(self):
@@ -81,15 +89,19 @@ def compact_evidence(entries, manifest, labels):
     return rows
 
 
-def build(scenario, language, kit_version, run, verdicts, manifest, unknown):
-    """Return the Report of one run, with the topology laid out and drawn."""
+def build(scenario, language, kit_version, run, verdicts, manifest, unknown, descriptions=None):
+    """Return the Report of one run, with the topology laid out and drawn.
+
+    descriptions maps node ids to what each test proves, in the report
+    language (descriptions.for_report). Without it, the report shows no
+    test descriptions."""
     labels = LABELS[language]
     laid_out = topology_module.layout(manifest)
     svg = topology_module.svg(laid_out, manifest, "%s: %s" % (labels["topology"], scenario))
     unmapped = [result for result in run.results if not result.requirements]
     written = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return Report(scenario, language, kit_version, run, verdicts, laid_out, svg, manifest, unmapped, unknown,
-                  written)
+                  written, descriptions or {})
 
 
 def _cell(value):
@@ -162,8 +174,10 @@ def _markdown_tests(report):
     labels = report.labels
     lines = ["## %s" % labels["test_section"], "", labels["test_intro"], ""]
     for result in report.run.results:
-        lines += ["### `%s`: %s" % (result.test_id, labels[result.outcome]), "",
-                  "%s: %s. %s: %.1f %s." % (labels["requirements"], ", ".join(result.requirements) or "-",
+        lines += ["### `%s`: %s" % (result.test_id, labels[result.outcome]), ""]
+        if report.description(result):
+            lines += [report.description(result), ""]
+        lines += ["%s: %s. %s: %.1f %s." % (labels["requirements"], ", ".join(result.requirements) or "-",
                                             labels["duration"], result.seconds, labels["seconds"]), ""]
         if result.message:
             lines += ["%s: `%s`" % (labels["message"], _cell(result.message)[:500]), ""]

@@ -69,6 +69,31 @@ def test_german_report_uses_german_texts(tmp_path, junit_path, manifest_path):
     assert "Mailserver durch einen Paketfilter gegen das interne Netz geschützt" in page
 
 
+def test_german_report_shows_german_descriptions(tmp_path, junit_path, manifest_path):
+    render_report(junit_path, manifest_path, tmp_path, "--lang", "de")
+
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    description = "Ein Client im LAN erreicht auf dem internen Mailserver nur die Ports für die Einlieferung"
+    assert "### `test_packet_filter::test_client_reaches_only_mailbox_ports[agency]`: bestanden\n\n%s" \
+        % description in markdown
+    assert '<p class="description">%s' % description in page
+    for text in (markdown, page):
+        assert "From the LAN only submission" not in text
+
+
+def test_english_report_shows_docstring_summaries(tmp_path, junit_path, manifest_path):
+    render_report(junit_path, manifest_path, tmp_path)
+
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    summary = "From the LAN only submission and IMAPS (POP3S and the STARTTLS ports when the network opens them) " \
+        "accept connections."
+    assert "### `test_packet_filter::test_client_reaches_only_mailbox_ports[agency]`: passed\n\n%s\n" % summary \
+        in markdown
+    assert '<p class="description">%s</p>' % summary in page
+
+
 def test_junit_has_case_per_requirement(tmp_path, junit_path, manifest_path):
     render_report(junit_path, manifest_path, tmp_path)
 
