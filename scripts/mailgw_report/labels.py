@@ -1,4 +1,7 @@
-"""The fixed texts of the reports and of docs/requirements*.md, per language."""
+"""The fixed texts of the reports and of docs/requirements*.md, per
+language, and the German forms of the recorded evidence."""
+
+import re
 
 LABELS = {
     "en": {
@@ -51,7 +54,7 @@ LABELS = {
         "evidence_action": "Action",
         "evidence_result": "Reply or result",
         "no_evidence": "The test recorded no network action.",
-        "times": "times",
+        "repeated": "%d times",
         "problems": "Problems",
         "unmapped_tests": "Tests that name no requirement",
         "unknown_ids": "Requirement identifiers that the catalogue does not define",
@@ -117,7 +120,7 @@ LABELS = {
         "evidence_action": "Aktion",
         "evidence_result": "Antwort oder Ergebnis",
         "no_evidence": "Der Test hat keine Netzaktion aufgezeichnet.",
-        "times": "mal",
+        "repeated": "%d-mal",
         "problems": "Probleme",
         "unmapped_tests": "Tests, die keine Anforderung nennen",
         "unknown_ids": "Kennungen von Anforderungen, die der Katalog nicht definiert",
@@ -135,3 +138,58 @@ LABELS = {
         "docs_none": "Noch kein Test weist diese Anforderung nach; ein Bericht führt sie als nicht geprüft.",
     },
 }
+
+# German forms of the evidence actions that tests/lab.py and the tests
+# record (grep tests/ for "record("). The JUnit XML keeps them in English.
+# The German report shows an action in the form of the first pattern that
+# matches all of it, and an action that no pattern matches as it is.
+# Addresses, tokens and commands inside an action stay as recorded.
+ACTIONS = {
+    "de": [
+        (r"TCP connect", "TCP-Verbindungsaufbau"),
+        (r"SMTP with swaks, from (?P<sender>.*?) to (?P<recipient>.*)", "SMTP mit swaks, von {sender} an {recipient}"),
+        (r"SMTP dialogue: (?P<commands>.*)", "SMTP-Dialog: {commands}"),
+        (r"SMTP dialogue over TLS: (?P<commands>.*)", "SMTP-Dialog über TLS: {commands}"),
+        (r"IMAPS login as (?P<user>.*), search for (?P<token>.*)", "IMAPS-Anmeldung als {user}, Suche nach {token}"),
+        (r"look for (?P<token>.*) in the Maildir", "Suche nach {token} im Maildir"),
+        (r"search the journal for (?P<text>.*)", "Suche im Journal nach {text}"),
+        (r"TLS scan with testssl", "TLS-Scan mit testssl"),
+        (r"TLS scan with testssl \(STARTTLS (?P<protocol>.*)\)", "TLS-Scan mit testssl (STARTTLS {protocol})"),
+        (r"TLS scan with testssl, result of this session's earlier scan",
+         "TLS-Scan mit testssl, Ergebnis des früheren Scans in diesem Testlauf"),
+        (r"TLS handshake with openssl, (?P<version>\S+) only", "TLS-Handshake mit openssl, nur {version}"),
+        (r"TLS handshake with openssl, (?P<version>\S+) only, STARTTLS (?P<protocol>.*)",
+         "TLS-Handshake mit openssl, nur {version}, STARTTLS {protocol}"),
+        # run_site writes "site.yml , overriding ..." when it has no options.
+        (r"ansible-playbook site\.yml , overriding nothing", "ansible-playbook site.yml, ohne überschriebene Variablen"),
+        (r"ansible-playbook site\.yml , overriding (?P<variables>.*)",
+         "ansible-playbook site.yml, überschreibt {variables}"),
+        (r"ansible-playbook site\.yml (?P<options>.+?), overriding nothing",
+         "ansible-playbook site.yml {options}, ohne überschriebene Variablen"),
+        (r"ansible-playbook site\.yml (?P<options>.+?), overriding (?P<variables>.*)",
+         "ansible-playbook site.yml {options}, überschreibt {variables}"),
+        (r"Python client script", "Python-Clientskript"),
+        (r"further entries omitted", "weitere Einträge ausgelassen"),
+    ],
+}
+
+# German names of the sources and targets that evidence names with a word
+# instead of a host or an address.
+ENDPOINTS = {
+    "de": {"controller": "Ansible-Steuerknoten", "lab inventory": "Lab-Inventar", "journal": "Journal"},
+}
+
+
+def translate_action(action, language):
+    """Return an evidence action in the report language, as ACTIONS lists it."""
+    for pattern, template in ACTIONS.get(language, []):
+        match = re.fullmatch(pattern, action)
+        if match:
+            return template.format(**match.groupdict())
+    return action
+
+
+def translate_endpoint(value, language):
+    """Return the source or target of an evidence entry in the report
+    language, as ENDPOINTS lists it."""
+    return ENDPOINTS.get(language, {}).get(value, value)

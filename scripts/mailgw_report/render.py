@@ -10,7 +10,7 @@ import markupsafe
 
 from . import descriptions as descriptions_module
 from . import topology as topology_module
-from .labels import LABELS
+from .labels import LABELS, translate_action, translate_endpoint
 from .results import FAIL, NOT_VERIFIED, PASS
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
@@ -66,17 +66,19 @@ def _container_names(manifest):
     return {container: name for name, container in (manifest.get("containers") or {}).items()}
 
 
-def compact_evidence(entries, manifest, labels):
+def compact_evidence(entries, manifest, language):
     """Return evidence rows for display: container names as inventory
-    names, and consecutive TCP probes from one host to one address merged
-    into one row that lists each port with its state."""
+    names, consecutive TCP probes from one host to one address merged into
+    one row that lists each port with its state, and the actions in the
+    report language. Results stay as recorded."""
+    labels = LABELS[language]
     names = _container_names(manifest)
     rows = []
     for entry in entries:
         source = names.get(entry.get("from", ""), entry.get("from", ""))
         target, result = entry.get("to", ""), entry.get("result", "")
         if entry.get("count", 1) > 1:
-            result = "%s (%d %s)" % (result, entry["count"], labels["times"])
+            result = "%s (%s)" % (result, labels["repeated"] % entry["count"])
         if entry.get("action") == "TCP connect" and ":" in target:
             address, port = target.rsplit(":", 1)
             last = rows[-1] if rows else None
@@ -86,6 +88,10 @@ def compact_evidence(entries, manifest, labels):
             rows.append({"from": source, "to": address, "action": "TCP connect", "result": "%s %s" % (port, result)})
             continue
         rows.append({"from": source, "to": target, "action": entry.get("action", ""), "result": result})
+    for row in rows:
+        row["from"] = translate_endpoint(row["from"], language)
+        row["to"] = translate_endpoint(row["to"], language)
+        row["action"] = translate_action(row["action"], language)
     return rows
 
 
@@ -181,7 +187,7 @@ def _markdown_tests(report):
                                             labels["duration"], result.seconds, labels["seconds"]), ""]
         if result.message:
             lines += ["%s: `%s`" % (labels["message"], _cell(result.message)[:500]), ""]
-        rows = compact_evidence(result.evidence, report.manifest, labels)
+        rows = compact_evidence(result.evidence, report.manifest, report.language)
         if not rows:
             lines += [labels["no_evidence"], ""]
             continue

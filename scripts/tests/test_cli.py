@@ -94,6 +94,22 @@ def test_english_report_shows_docstring_summaries(tmp_path, junit_path, manifest
     assert '<p class="description">%s</p>' % summary in page
 
 
+def test_german_report_translates_evidence(tmp_path, junit_path, manifest_path):
+    render_report(junit_path, manifest_path, tmp_path, "--lang", "de")
+
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    for text in (markdown, page):
+        assert "TCP connect" not in text
+        assert "SMTP with swaks" not in text
+    assert "| agency-client | 172.29.2.10 | TCP-Verbindungsaufbau | 465 open, 587 open, 993 open, 25 filtered, " \
+        "22 filtered |" in markdown
+    assert "| internet | mx.gateway.example:25 | SMTP mit swaks, von alice@partner.example an " \
+        "victim@elsewhere.example | 554 5.7.1 <victim@elsewhere.example>: Relay access denied |" in markdown
+    assert "| relay | Journal | Suche im Journal nach 'erika' | 0 lines found |" in markdown
+    assert "<td>TLS-Handshake mit openssl, nur tls1, STARTTLS smtp</td>" in page
+
+
 def test_junit_has_case_per_requirement(tmp_path, junit_path, manifest_path):
     render_report(junit_path, manifest_path, tmp_path)
 
@@ -161,7 +177,7 @@ def test_evidence_merges_probes_per_address():
     ]
     manifest = {"containers": {"relay": "mailgw-relay"}}
 
-    rows = render.compact_evidence(entries, manifest, {"times": "times"})
+    rows = render.compact_evidence(entries, manifest, "en")
 
     assert rows == [
         {"from": "relay", "to": "172.29.3.10", "action": "TCP connect", "result": "22 filtered, 25 filtered"},
