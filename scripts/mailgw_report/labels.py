@@ -41,6 +41,9 @@ LABELS = {
         "flow_from": "From",
         "flow_to": "To",
         "flow_ports": "Protocol and ports",
+        "flows_intro": "The flow names are the rule names in the packet filters' nftables ruleset, where each "
+                       "accept rule carries the name of its flow as its comment.",
+        "packet_filter": "packet filter",
         "test_section": "Tests and evidence",
         "test_intro": "Each test with its outcome and what it did: from which host, to which address, "
                       "which action, and the reply.",
@@ -107,6 +110,9 @@ LABELS = {
         "flow_from": "Von",
         "flow_to": "Nach",
         "flow_ports": "Protokoll und Ports",
+        "flows_intro": "Die Flussnamen bleiben englisch, weil sie die Regelnamen im nftables-Regelsatz der "
+                       "Paketfilter sind, wo jede erlaubende Regel den Namen ihres Flusses als Kommentar trägt.",
+        "packet_filter": "Paketfilter",
         "test_section": "Tests und Nachweise",
         "test_intro": "Jeder Test mit seinem Ergebnis und dem, was er getan hat: von welchem Host, zu "
                       "welcher Adresse, welche Aktion und die Antwort.",

@@ -103,7 +103,8 @@ def build(scenario, language, kit_version, run, verdicts, manifest, unknown, des
     test descriptions."""
     labels = LABELS[language]
     laid_out = topology_module.layout(manifest)
-    svg = topology_module.svg(laid_out, manifest, "%s: %s" % (labels["topology"], scenario))
+    svg = topology_module.svg(laid_out, manifest, "%s: %s" % (labels["topology"], scenario),
+                              labels["packet_filter"])
     unmapped = [result for result in run.results if not result.requirements]
     written = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return Report(scenario, language, kit_version, run, verdicts, laid_out, svg, manifest, unmapped, unknown,
@@ -166,7 +167,7 @@ def _markdown_topology(report):
     labels = report.labels
     lines = ["## %s" % labels["topology"], "", labels["topology_intro"], "",
              "![%s](topology.svg)" % labels["topology"], "",
-             "### %s" % labels["flows"], "",
+             "### %s" % labels["flows"], "", labels["flows_intro"], "",
              "| %s | %s | %s | %s | %s |" % (labels["flow_number"], labels["flow_name"], labels["flow_from"],
                                            labels["flow_to"], labels["flow_ports"]),
              "|---|---|---|---|---|"]

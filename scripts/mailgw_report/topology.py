@@ -289,7 +289,7 @@ def _text(x, y, value, **attributes):
     return '<text x="%.1f" y="%.1f"%s>%s</text>' % (x, y, extra, html.escape(str(value)))
 
 
-def _draw_box(box):
+def _draw_box(box, filter_label):
     if box.kind == "zone":
         return ['<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="8" fill="%s" stroke="%s" stroke-width="1.5"/>'
                 % (box.x, box.y, box.w, box.h, ZONE_FILL, ZONE_STROKE),
@@ -299,7 +299,7 @@ def _draw_box(box):
                 % (box.x, box.y, box.w, box.h, FILTER_FILL),
                 _text(box.centre[0], box.y + 17, box.lines[0], fill=FILTER_TEXT, font_weight="bold",
                       text_anchor="middle", font_size="13"),
-                _text(box.centre[0], box.y + 33, "packet filter", fill=FILTER_TEXT, text_anchor="middle",
+                _text(box.centre[0], box.y + 33, filter_label, fill=FILTER_TEXT, text_anchor="middle",
                       font_size="11")]
     parts = ['<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="4" fill="%s" stroke="%s"/>'
              % (box.x, box.y, box.w, box.h, HOST_FILL, HOST_STROKE)]
@@ -374,8 +374,9 @@ def _draw_numbers(curves):
     return parts
 
 
-def svg(topology, manifest, title):
-    """Return a laid-out Topology as a standalone SVG document."""
+def svg(topology, manifest, title, filter_label="packet filter"):
+    """Return a laid-out Topology as a standalone SVG document, with
+    filter_label under the name of each packet filter."""
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" class="topology" role="img" viewBox="0 0 %.0f %.0f" '
         'width="%.0f" height="%.0f" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif">'
@@ -389,12 +390,12 @@ def svg(topology, manifest, title):
     parts += _draw_links(topology, manifest)
     for box in topology.boxes.values():
         if box.kind == "zone":
-            parts += _draw_box(box)
+            parts += _draw_box(box, filter_label)
     # Arrows pass under the packet filters, as the traffic passes them.
     parts += _draw_arrows(curves)
     for box in topology.boxes.values():
         if box.kind != "zone":
-            parts += _draw_box(box)
+            parts += _draw_box(box, filter_label)
     parts += _draw_numbers(curves)
     parts.append("</svg>")
     return "\n".join(parts)

@@ -110,6 +110,20 @@ def test_german_report_translates_evidence(tmp_path, junit_path, manifest_path):
     assert "<td>TLS-Handshake mit openssl, nur tls1, STARTTLS smtp</td>" in page
 
 
+def test_german_report_explains_flow_names(tmp_path, junit_path, manifest_path):
+    render_report(junit_path, manifest_path, tmp_path, "--lang", "de")
+
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    diagram = (tmp_path / "topology.svg").read_text(encoding="utf-8")
+    sentence = "Die Flussnamen bleiben englisch, weil sie die Regelnamen im nftables-Regelsatz der Paketfilter sind"
+    assert "### Erlaubte Flüsse\n\n%s" % sentence in markdown
+    assert "<h3>Erlaubte Flüsse</h3>\n<p>%s" % sentence in page
+    assert "| 2 | relay to internet smtp | gateway_dmz (172.29.1.10) | internet | tcp 25 |" in markdown
+    assert ">Paketfilter</text>" in diagram
+    assert ">packet filter</text>" not in diagram
+
+
 def test_junit_has_case_per_requirement(tmp_path, junit_path, manifest_path):
     render_report(junit_path, manifest_path, tmp_path)
 
