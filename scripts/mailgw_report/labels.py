@@ -34,7 +34,8 @@ LABELS = {
         "details": "Requirements in detail",
         "topology": "Tested topology",
         "topology_intro": "Zones (blue), hosts, packet filters (dark) and the flows the packet filters "
-                          "allow (numbered arrows). Every other connection is dropped.",
+                          "allow (numbered arrows). Every other connection is dropped. Each zone lists its "
+                          "address ranges and the address of each packet filter in it.",
         "flows": "Allowed flows",
         "flow_number": "No.",
         "flow_name": "Flow",
@@ -103,7 +104,8 @@ LABELS = {
         "details": "Anforderungen im Einzelnen",
         "topology": "Geprüfte Topologie",
         "topology_intro": "Zonen (blau), Hosts, Paketfilter (dunkel) und die Flüsse, die die Paketfilter "
-                          "erlauben (nummerierte Pfeile). Jede andere Verbindung wird verworfen.",
+                          "erlauben (nummerierte Pfeile). Jede andere Verbindung wird verworfen. Jede Zone "
+                          "nennt ihre Adressbereiche und die Adresse jedes Paketfilters in ihr.",
         "flows": "Erlaubte Flüsse",
         "flow_number": "Nr.",
         "flow_name": "Fluss",

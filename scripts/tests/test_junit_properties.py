@@ -12,10 +12,9 @@ import shutil
 import subprocess
 import sys
 
-from conftest import SCRIPTS
+from conftest import REPOSITORY
 from mailgw_report import results
 
-REPOSITORY = SCRIPTS.parent
 COPIED = ["pytest.ini", "tests/conftest.py", "tests/lab.py", "requirements/catalogue.yml"]
 SAMPLE_TEST = '''
 import pytest
