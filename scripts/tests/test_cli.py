@@ -13,6 +13,11 @@ def render_report(junit, manifest, out, *extra):
                      "--out", str(out), "--kit-version", "v-test", *extra])
 
 
+def read_report(out):
+    """Return the Markdown and the HTML text of the report in out."""
+    return (out / "report.md").read_text(encoding="utf-8"), (out / "report.html").read_text(encoding="utf-8")
+
+
 def test_failed_requirement_exits_nonzero(tmp_path, junit_path, manifest_path):
     code = render_report(junit_path, manifest_path, tmp_path)
 
@@ -72,8 +77,7 @@ def test_german_report_uses_german_texts(tmp_path, junit_path, manifest_path):
 def test_german_report_shows_german_descriptions(tmp_path, junit_path, manifest_path):
     render_report(junit_path, manifest_path, tmp_path, "--lang", "de")
 
-    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
-    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    markdown, page = read_report(tmp_path)
     description = "Ein Client im LAN erreicht auf dem internen Mailserver nur die Ports für die Einlieferung"
     assert "### `test_packet_filter::test_client_reaches_only_mailbox_ports[agency]`: bestanden\n\n%s" \
         % description in markdown
@@ -85,8 +89,7 @@ def test_german_report_shows_german_descriptions(tmp_path, junit_path, manifest_
 def test_english_report_shows_docstring_summaries(tmp_path, junit_path, manifest_path):
     render_report(junit_path, manifest_path, tmp_path)
 
-    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
-    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    markdown, page = read_report(tmp_path)
     summary = "From the LAN only submission and IMAPS (POP3S and the STARTTLS ports when the network opens them) " \
         "accept connections."
     assert "### `test_packet_filter::test_client_reaches_only_mailbox_ports[agency]`: passed\n\n%s\n" % summary \
@@ -97,8 +100,7 @@ def test_english_report_shows_docstring_summaries(tmp_path, junit_path, manifest
 def test_german_report_translates_evidence(tmp_path, junit_path, manifest_path):
     render_report(junit_path, manifest_path, tmp_path, "--lang", "de")
 
-    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
-    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    markdown, page = read_report(tmp_path)
     for text in (markdown, page):
         assert "TCP connect" not in text
         assert "SMTP with swaks" not in text
@@ -113,8 +115,7 @@ def test_german_report_translates_evidence(tmp_path, junit_path, manifest_path):
 def test_german_report_explains_flow_names(tmp_path, junit_path, manifest_path):
     render_report(junit_path, manifest_path, tmp_path, "--lang", "de")
 
-    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
-    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    markdown, page = read_report(tmp_path)
     diagram = (tmp_path / "topology.svg").read_text(encoding="utf-8")
     sentence = "Die Flussnamen bleiben englisch, weil sie die Regelnamen im nftables-Regelsatz der Paketfilter sind"
     assert "### Erlaubte Flüsse\n\n%s" % sentence in markdown
