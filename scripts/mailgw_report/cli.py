@@ -102,8 +102,8 @@ def parser():
         description="Write the requirement-to-test mapping from the catalogue, the test markers and the "
                     "test descriptions (docstrings, and requirements/tests.de.yml for German).")
     documenting.add_argument("--check", action="store_true",
-                             help="write nothing; exit 1 when a page is out of date, a test marker is wrong or "
-                                  "a German test description is missing")
+                             help="write nothing; exit 1 when a page is out of date, a test marker is wrong, "
+                                  "or a test has no docstring or no German description")
     documenting.set_defaults(handler=command_docs)
     return arguments
 

@@ -4,8 +4,9 @@ The English description of a test is the first paragraph of its docstring
 (see markers.py). The code stays English, so the German descriptions are
 data in requirements/tests.de.yml, which maps each test function's node id,
 such as "tests/test_packet_filter.py::test_lan_smtp_is_dropped_by_filter",
-to its text. `scripts/report docs --check` reports what problems() finds,
-so that no test function ships without its German text.
+to its text. `scripts/report docs --check` reports what
+english_problems() and problems() find, so that no test function ships
+without a description in either language.
 """
 
 import pathlib
@@ -44,6 +45,15 @@ def load_german(path=None):
         raise DescriptionError("%s must map each test, such as tests/test_x.py::test_name, to its German "
                                "description" % _display(path))
     return entries
+
+
+def english_problems(functions):
+    """Return one message per test function with a missing or blank
+    docstring. The first paragraph of the docstring is the test's English
+    description in the report and in docs/requirements.md."""
+    return ["%s has no docstring or a blank one: write a docstring whose first paragraph says what the test "
+            "proves, for the English report and docs/requirements.md" % function.node_id
+            for function in functions if not function.summary]
 
 
 def problems(german, functions, path=None):

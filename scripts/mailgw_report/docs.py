@@ -68,9 +68,10 @@ def problems(catalogue, functions):
 
 def pages(catalogue):
     """Return {path: text} of both pages, and the problems of the markers
-    and of the German test descriptions."""
+    and of the English and German test descriptions."""
     functions = scan_tests(TESTS, REPOSITORY)
     german = descriptions.load_german()
     written = {DOCS[language]: page(catalogue, functions, language, descriptions.texts(functions, german, language))
                for language in DOCS}
-    return written, problems(catalogue, functions) + descriptions.problems(german, functions)
+    return written, (problems(catalogue, functions) + descriptions.english_problems(functions)
+                     + descriptions.problems(german, functions))

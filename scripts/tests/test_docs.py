@@ -113,6 +113,44 @@ def test_every_test_function_has_german_description():
     assert sorted(german) == sorted(function.node_id for function in functions)
 
 
+def test_missing_docstrings_named(tmp_path):
+    (tmp_path / "test_sample.py").write_text(SAMPLE_TESTS + textwrap.dedent('''
+
+        def test_blank_docstring():
+            """   """
+        '''), encoding="utf-8")
+    functions = markers.scan_tests(tmp_path, tmp_path)
+
+    found = descriptions.english_problems(functions)
+
+    assert found == [
+        "test_sample.py::test_module_only has no docstring or a blank one: write a docstring whose first "
+        "paragraph says what the test proves, for the English report and docs/requirements.md",
+        "test_sample.py::test_blank_docstring has no docstring or a blank one: write a docstring whose first "
+        "paragraph says what the test proves, for the English report and docs/requirements.md",
+    ]
+
+
+def test_missing_docstring_fails_check(monkeypatch, capsys):
+    node_id = "tests/test_secrets.py::test_relay_key_is_private"
+    scan_tests = docs.scan_tests
+
+    def scan_without_docstring(directory, root):
+        functions = scan_tests(directory, root)
+        for function in functions:
+            if function.node_id == node_id:
+                function.summary = ""
+        return functions
+
+    monkeypatch.setattr(docs, "scan_tests", scan_without_docstring)
+
+    assert cli.main(["docs", "--check"]) == cli.EXIT_FAILED
+    errors = capsys.readouterr().err
+    assert "report docs: %s has no docstring or a blank one: write a docstring whose first paragraph says " \
+        "what the test proves, for the English report and docs/requirements.md" % node_id in errors
+    assert "docs/requirements.md is out of date" in errors
+
+
 def test_german_description_problems_named(tmp_path):
     (tmp_path / "test_sample.py").write_text(SAMPLE_TESTS, encoding="utf-8")
     functions = markers.scan_tests(tmp_path, tmp_path)
