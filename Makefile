@@ -49,9 +49,9 @@ report: venv
 	exit $$rc
 
 # Write docs/requirements.md and docs/requirements.de.md from the catalogue,
-# the test markers and the test descriptions (requirements/tests.de.yml in
-# German); make lint fails when they are out of date or a German test
-# description is missing.
+# the test markers and the test descriptions (docstrings in English,
+# requirements/tests.de.yml in German). make lint fails when they are out
+# of date, or when a test has no docstring or no German description.
 report-docs: venv
 	scripts/report docs
 
