@@ -48,8 +48,10 @@ report: venv
 	if [ $$status -gt 1 ]; then echo "make report: pytest ended with exit code $$status"; exit $$status; fi; \
 	exit $$rc
 
-# Write docs/requirements.md and docs/requirements.de.md from the catalogue
-# and the test markers; make lint fails when they are out of date.
+# Write docs/requirements.md and docs/requirements.de.md from the catalogue,
+# the test markers and the test descriptions (docstrings in English,
+# requirements/tests.de.yml in German). make lint fails when they are out
+# of date, or when a test has no docstring or no German description.
 report-docs: venv
 	scripts/report docs
 

@@ -111,6 +111,11 @@ FIRST_MAIL_SERVER_ONLY = {"alias-to-missing-user"}
 @pytest.mark.input_checks
 @pytest.mark.parametrize("case,variables,expected", BAD_INPUTS, ids=[case[0] for case in BAD_INPUTS])
 def test_bad_input_stops_before_any_change(tmp_path, lab, case, variables, expected):
+    """For each bad inventory value in the list, such as a relay that trusts
+    every address, a TLS profile with TLS 1.0 or an extra nft rule that
+    smuggles in a second statement, site.yml fails. Its output contains the
+    expected message, which names the variable or the value, and the play
+    recap shows changed=0 for every host."""
     if callable(variables):
         variables = variables(lab)
     options = []

@@ -15,6 +15,11 @@ pytestmark = [pytest.mark.mail_flows, pytest.mark.requirement("M5.116-internal-s
 
 
 def test_internal_mail_stays_internal(lab, hosts, net, john, erika):
+    """A user submits a message on port 587 from the LAN client to a
+    colleague's alias in the same network. It arrives exactly once in the
+    colleague's mailbox, read over IMAPS, without the relay's name anywhere
+    in it, and the relay's journal names neither the alias nor the mailbox
+    address."""
     started = time.time() - 1
     subject = token()
     result = submit(hosts[net["client"]], net["mail_fqdn"], john["address"], john["password"],
@@ -51,6 +56,10 @@ def test_inbound_mail_to_alias_reaches_mailbox(lab, hosts, net, erika):
 
 
 def test_role_address_reaches_every_member(lab, hosts, net, john, erika):
+    """The inventory makes both users of the network members of the role
+    address info@ of its domain. A message from the internet host to that
+    address arrives exactly once in each member's mailbox, read over IMAPS
+    from the LAN."""
     subject = token()
     role = "info@%s" % net["domain"]
     assert sorted(net["aliases"][role]) == sorted([john["address"], erika["address"]])

@@ -36,6 +36,9 @@ def test_lan_smtp_is_dropped_by_filter(lab, hosts, net):
 
 
 def test_only_relay_reaches_smtp_from_gateway_dmz(lab, hosts, net):
+    """From the gateway DMZ, the relay connects to port 25 of the internal
+    mail server, but a connection attempt from the outer packet filter,
+    which sits in the same zone, gets no reply."""
     mail = address_of(lab, net["mail"])
 
     assert probe_ports(hosts["relay"], mail, [25])[25] == "open"
@@ -45,6 +48,9 @@ def test_only_relay_reaches_smtp_from_gateway_dmz(lab, hosts, net):
 
 @pytest.mark.requirement("NET.1.1.A4")
 def test_internet_reaches_no_inner_host(lab, hosts, net):
+    """From the internet host, connection attempts to the internal mail
+    server and to a LAN client on ports 25, 587 and 993 all get no reply, so
+    the packet filters drop them."""
     for target in (net["mail"], net["client"]):
         states = probe_ports(hosts["internet"], address_of(lab, target), [25, 587, 993])
         assert set(states.values()) == {"filtered"}, (target, states)
@@ -52,6 +58,8 @@ def test_internet_reaches_no_inner_host(lab, hosts, net):
 
 @pytest.mark.requirement("NET.1.1.A4")
 def test_relay_reaches_nothing_in_lan(lab, hosts, net):
+    """From the relay, connection attempts to a LAN client on SSH (22), SMTP
+    (25) and SMB (445) all get no reply, so the packet filters drop them."""
     states = probe_ports(hosts["relay"], address_of(lab, net["client"]), [22, 25, 445])
     assert set(states.values()) == {"filtered"}, states
 

@@ -23,6 +23,11 @@ def main_pid(host, unit):
 
 
 def test_rejected_nft_rule_keeps_the_loaded_ruleset(tmp_path, lab, hosts, networks):
+    """A run of site.yml limited to the inner packet filter adds a forward
+    rule with a typo. The rule passes the preflight, but nft rejects it with
+    a syntax error. The run fails, the loaded ruleset and /etc/nftables.conf
+    stay unchanged, and a LAN client still gets no reply from port 25 of the
+    relay but connects to port 587 of its mail server."""
     net = networks[0]
     packet_filter = hosts["inner-pf"]
     # -s leaves out counters, which change with every packet.
@@ -45,6 +50,11 @@ def test_rejected_nft_rule_keeps_the_loaded_ruleset(tmp_path, lab, hosts, networ
 
 
 def test_rejected_postfix_value_keeps_postfix_running(tmp_path, lab, hosts, networks):
+    """A run of site.yml limited to the relay sets header_size_limit to
+    "100k", which Postfix rejects as a bad number. The run fails, main.cf
+    and the Postfix master process stay unchanged, the effective limit stays
+    102400, and a message from the internet host to the relay's port 25
+    still reaches the user's mailbox."""
     net = networks[0]
     relay = hosts["relay"]
     pid = main_pid(relay, "postfix@-.service")
@@ -69,6 +79,11 @@ def test_rejected_postfix_value_keeps_postfix_running(tmp_path, lab, hosts, netw
 
 
 def test_rejected_dovecot_value_keeps_dovecot_running(tmp_path, lab, hosts, networks):
+    """A run of site.yml limited to the mail server sets
+    mail_max_userip_connections to "many", which Dovecot rejects as an
+    invalid number. The run fails, dovecot.conf and the Dovecot main process
+    stay unchanged, and a message that a user submits on port 587 still
+    reaches the recipient, who reads it over IMAPS."""
     net = networks[0]
     mail = hosts[net["mail"]]
     pid = main_pid(mail, "dovecot.service")

@@ -65,6 +65,14 @@ def reply(replies):
 @pytest.mark.parametrize("steps,expected", [case[1:] for case in RELAY_CASES],
                          ids=[case[0] for case in RELAY_CASES])
 def test_relay_from_internet(lab, hosts, net, steps, expected):
+    """Each SMTP conversation from the internet host with the relay on port
+    25 ends with exactly the expected rejection. The relay passes nothing to
+    a foreign domain, also when the client greets with the relay's own name,
+    its address or localhost. Percent hacks, source routes, bang paths,
+    subdomains of relayed domains and quoted local parts do not get through
+    either. The relay also rejects an unknown recipient, an internal sender
+    from outside, VRFY, MAIL before HELO, a message over the size limit, and
+    AUTH before and after STARTTLS."""
     replies = smtp_dialogue(hosts["internet"], address_of(lab, lab["relay"]), 25,
                             [fill(step, lab, net) for step in steps])
     assert reply(replies) == fill(expected, lab, net), replies

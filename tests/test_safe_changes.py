@@ -31,6 +31,11 @@ def listening(host):
 
 
 def test_listen_address_change_restarts_postfix(tmp_path, lab, hosts):
+    """A run of site.yml that sets the relay's inet_interfaces to its own
+    address and 127.0.0.1 restarts Postfix: the restart handler runs, the
+    master process is new, and Postfix listens on port 25 on exactly those
+    two addresses. A run without the change restarts Postfix again, and it
+    listens on all IPv4 addresses (0.0.0.0) again."""
     relay = hosts["relay"]
     address = address_of(lab, lab["relay"])
     before = master_pid(relay)
@@ -48,6 +53,11 @@ def test_listen_address_change_restarts_postfix(tmp_path, lab, hosts):
 
 
 def test_size_limit_change_reloads_postfix(tmp_path, lab, hosts):
+    """A run of site.yml that sets the relay's message size limit to 1048576
+    bytes reloads Postfix without a restart: the master process stays the
+    same, and the EHLO reply to the internet host announces SIZE 1048576.
+    After a run without the change, EHLO announces SIZE 26214400 again, from
+    the same master process."""
     relay = hosts["relay"]
     before = master_pid(relay)
 
@@ -65,6 +75,8 @@ def test_size_limit_change_reloads_postfix(tmp_path, lab, hosts):
 
 
 def test_second_run_changes_nothing(tmp_path, lab):
+    """Another run of site.yml on the relay succeeds, and its play recap
+    shows changed=0."""
     output = converge(tmp_path, lab["relay"])
     changed = re.findall(r"changed=(\d+)", output)
     assert changed, output[-2000:]

@@ -14,6 +14,9 @@ NEW_PASSWORD = "Changed-Secret-4711-never-shown"
 @pytest.mark.parametrize("path,owner", [("/etc/ssl/private/mailgw.key", "root"),
                                         ("/etc/dovecot/users", "dovecot")])
 def test_secret_file_is_private(hosts, net, path, owner):
+    """On the mail server, the private TLS key belongs to root and the
+    Dovecot user database with the password hashes to dovecot, and neither
+    file grants group or others any permission."""
     secret = hosts[net["mail"]].file(path)
     assert secret.exists, path
     assert secret.user == owner
@@ -21,6 +24,8 @@ def test_secret_file_is_private(hosts, net, path, owner):
 
 
 def test_relay_key_is_private(hosts):
+    """The relay's private TLS key belongs to root and grants group or
+    others no permission."""
     key = hosts["relay"].file("/etc/ssl/private/mailgw.key")
     assert key.user == "root"
     assert key.mode & 0o077 == 0, oct(key.mode)

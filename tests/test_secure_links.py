@@ -37,6 +37,10 @@ print(json.dumps(report, default=str))
 
 @pytest.mark.requirement("APP.5.3.A2")
 def test_submission_offers_auth_only_after_starttls(lab, hosts, net, john):
+    """From a LAN client, submission on port 587 offers no AUTH before
+    STARTTLS and rejects an AUTH attempt there with 530. After STARTTLS,
+    with the certificate verified against the internal CA, it offers AUTH
+    PLAIN and rejects a wrong password with 535."""
     result = python(hosts[net["client"]], _SUBMISSION_SCRIPT, net["mail_fqdn"],
                     john["address"], john["password"])
     assert result.rc == 0, result.stderr
@@ -50,6 +54,9 @@ def test_submission_offers_auth_only_after_starttls(lab, hosts, net, john):
 
 @pytest.mark.requirement("APP.5.3.A2")
 def test_submission_rejects_unauthenticated_mail(lab, hosts, net):
+    """From a LAN client that has not logged in, submission on port 587
+    rejects a message to the internet, even after STARTTLS. The reply to
+    MAIL FROM or RCPT TO is 553 or 554 5.7.1, so no message data is sent."""
     result = swaks(hosts[net["client"]], "--server", net["mail_fqdn"], "--port", "587",
                    "--tls", "--tls-ca-path", CA_PATH, "--quit-after", "RCPT",
                    "--from", "john.doe@%s" % net["domain"],
@@ -70,6 +77,9 @@ def test_submission_rejects_foreign_sender(lab, hosts, net, john):
 
 @pytest.mark.requirement("APP.5.3.A2")
 def test_imaps_login_works(lab, hosts, net, erika):
+    """From a LAN client, a user logs in over IMAPS on port 993, after the
+    client has verified the mail server's certificate against the internal
+    CA."""
     login = python(hosts[net["client"]], """
 import imaplib, ssl, sys
 context = ssl.create_default_context(cafile=%r)
@@ -89,6 +99,8 @@ def test_plain_ports_closed_unless_opened(lab, hosts, net):
 
 
 def test_imaps_rejects_wrong_password(lab, hosts, net, erika):
+    """From a LAN client, an IMAPS login on port 993 with a wrong password
+    is rejected."""
     result = python(hosts[net["client"]], """
 import imaplib, ssl, sys
 context = ssl.create_default_context(cafile=%r)
@@ -133,6 +145,11 @@ def tls_handshake(host, address, port, starttls, version):
 @pytest.mark.requirement("TR-02102-2/tls")
 @pytest.mark.parametrize("client,server,port,starttls", TLS_ENDPOINTS)
 def test_tls_below_1_2_refused(lab, hosts, net, client, server, port, starttls):
+    """Each TLS endpoint, probed from the zone of its clients, fails a
+    handshake limited to TLS 1.0 or to TLS 1.1 and completes one with TLS
+    1.2. The endpoints are the relay's port 25 from the internet, and the
+    mail server's port 25 from the relay and ports 587 and 993 from a LAN
+    client."""
     client, server = net.get(client, client), net.get(server, server)
     address = address_of(lab, server)
     for version in ("tls1", "tls1_1"):

@@ -13,6 +13,8 @@ pytestmark = [pytest.mark.separate_relay, pytest.mark.requirement("M5.116-2")]
 
 @pytest.mark.requirement("NET.1.1.A4", "NET.3.2.A2")
 def test_mail_server_cannot_reach_internet(lab, hosts, net):
+    """From the internal mail server, connection attempts to the internet
+    host on ports 25, 53, 80, 443 and 587 neither connect nor get a reset."""
     states = probe_ports(hosts[net["mail"]], address_of(lab, "internet"), [25, 53, 80, 443, 587])
     assert "open" not in states.values(), states
     assert "closed" not in states.values(), states
@@ -40,6 +42,8 @@ def test_outbound_mail_passes_relay(lab, hosts, net, john):
 
 @pytest.mark.requirement("APP.5.3.A2")
 def test_relay_denies_relaying_for_internet(lab, hosts, net):
+    """The relay rejects a message from the internet host to a foreign
+    domain at RCPT TO with "554 5.7.1 ... Relay access denied"."""
     result = swaks(hosts["internet"], "--server", lab["relay_fqdn"], "--quit-after", "RCPT",
                    "--from", "alice@%s" % lab["internet_domain"],
                    "--to", "victim@elsewhere.example")

@@ -17,6 +17,11 @@ MATRIX_PORTS = [22, 25, 110, 143, 465, 587, 993, 995]
 @pytest.mark.requirement("M5.116-2", "M5.116-3", "TR-03108-1/starttls")
 @pytest.mark.mail_flows
 def test_mail_between_networks_passes_relay(lab, hosts, pair):
+    """A user of one trusted network submits a message to an alias of a user
+    in another. It arrives exactly once, read over IMAPS from the receiving
+    network's LAN, with the relay in its Received headers. The sending mail
+    server logs a verified TLS connection to the relay, and the relay one to
+    the receiving mail server."""
     sender_net, receiver_net = pair
     sender, receiver = sender_net["users"][0], receiver_net["users"][1]
     started = time.time() - 1
@@ -95,6 +100,10 @@ def test_legacy_gateway_receives_its_subdomain(lab, hosts, net):
 @pytest.mark.requirement("M5.116-3", "APP.5.3.A2")
 @pytest.mark.secure_links
 def test_relay_rejects_unknown_legacy_recipient(lab, hosts, net):
+    """The relay rejects a message from the internet host to an unknown
+    recipient in the subdomain of another mail system of the network, at
+    RCPT TO with 550 5.1.1. Networks without such a mail system skip the
+    test."""
     if not net.get("gateways"):
         pytest.skip("network %s declares no gateway to another mail system" % net["name"])
     result = swaks(hosts["internet"], "--server", lab["relay_fqdn"], "--quit-after", "RCPT",

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from . import catalogue as catalogue_module
-from . import docs, render, results
+from . import descriptions, docs, render, results
 from .labels import LABELS
 
 EXIT_FAILED, EXIT_INVALID = 1, 2
@@ -40,7 +40,7 @@ def command_render(options):
     verdicts = results.judge(catalogue, run.results)
     unknown = results.unknown_requirements(catalogue, run.results)
     report = render.build(options.scenario, options.lang, options.kit_version or kit_version(), run, verdicts,
-                          manifest, unknown)
+                          manifest, unknown, descriptions.for_report(options.lang))
     output = pathlib.Path(options.out or pathlib.Path("report") / options.scenario)
     for path in render.write(report, output):
         print("report: wrote %s" % path)
@@ -72,8 +72,8 @@ def command_docs(options):
     for path in stale:
         display_path = path.relative_to(catalogue_module.REPOSITORY) \
             if path.is_relative_to(catalogue_module.REPOSITORY) else path
-        print("report docs: %s is out of date with the catalogue or the test markers: run make report-docs"
-              % display_path, file=sys.stderr)
+        print("report docs: %s is out of date with the catalogue, the tests or their German descriptions: "
+              "run make report-docs" % display_path, file=sys.stderr)
     return EXIT_FAILED if problems or stale else 0
 
 
@@ -99,9 +99,11 @@ def parser():
 
     documenting = commands.add_parser(
         "docs", help="write docs/requirements.md and docs/requirements.de.md",
-        description="Write the requirement-to-test mapping from the catalogue and the test markers.")
+        description="Write the requirement-to-test mapping from the catalogue, the test markers and the "
+                    "test descriptions (docstrings, and requirements/tests.de.yml for German).")
     documenting.add_argument("--check", action="store_true",
-                             help="write nothing; exit 1 when a page is out of date or a test marker is wrong")
+                             help="write nothing; exit 1 when a page is out of date, a test marker is wrong, "
+                                  "or a test has no docstring or no German description")
     documenting.set_defaults(handler=command_docs)
     return arguments
 

@@ -1,12 +1,13 @@
 """Generate docs/requirements.md and docs/requirements.de.md, the mapping
 from each requirement to the tests that prove it, and check them."""
 
+from . import descriptions
 from .catalogue import REPOSITORY
+from .descriptions import TESTS
 from .labels import LABELS
 from .markers import scan_tests
 
 DOCS = {"en": REPOSITORY / "docs" / "requirements.md", "de": REPOSITORY / "docs" / "requirements.de.md"}
-TESTS = REPOSITORY / "tests"
 
 
 def _cell(value):
@@ -19,8 +20,9 @@ def _anchor(identifier):
     return "".join(char for char in identifier.lower() if char.isalnum() or char in "-_ ").replace(" ", "-")
 
 
-def page(catalogue, functions, language):
-    """Return the Markdown page of the mapping in one language."""
+def page(catalogue, functions, language, texts):
+    """Return the Markdown page of the mapping in one language, with the
+    test descriptions of that language, texts ({node id: text})."""
     labels = LABELS[language]
     lines = ["# %s" % labels["docs_title"], "", labels["language_link"], "",
              "<!-- %s -->" % labels["docs_generated"], "", labels["docs_intro"], "",
@@ -43,8 +45,8 @@ def page(catalogue, functions, language):
             lines += [labels["docs_none"], ""]
             continue
         for function in proving:
-            summary = ": %s" % function.summary if function.summary else ""
-            lines.append("- `%s`%s" % (function.node_id, summary))
+            text = texts.get(function.node_id)
+            lines.append("- `%s`%s" % (function.node_id, ": " + text if text else ""))
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -65,7 +67,11 @@ def problems(catalogue, functions):
 
 
 def pages(catalogue):
-    """Return {path: text} of both pages, and the marker problems."""
+    """Return {path: text} of both pages, and the problems of the markers
+    and of the English and German test descriptions."""
     functions = scan_tests(TESTS, REPOSITORY)
-    return {DOCS[language]: page(catalogue, functions, language) for language in DOCS}, problems(catalogue,
-                                                                                                  functions)
+    german = descriptions.load_german()
+    written = {DOCS[language]: page(catalogue, functions, language, descriptions.texts(functions, german, language))
+               for language in DOCS}
+    return written, (problems(catalogue, functions) + descriptions.english_problems(functions)
+                     + descriptions.problems(german, functions))

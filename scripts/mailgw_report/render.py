@@ -8,8 +8,9 @@ import xml.etree.ElementTree as ElementTree
 import jinja2
 import markupsafe
 
+from . import descriptions as descriptions_module
 from . import topology as topology_module
-from .labels import LABELS
+from .labels import LABELS, translate_action, translate_endpoint
 from .results import FAIL, NOT_VERIFIED, PASS
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
@@ -30,10 +31,17 @@ class Report:
     unmapped: list
     unknown: dict
     written: str
+    # {node id: description} of the test functions, in the report language.
+    descriptions: dict
 
     @property
     def labels(self):
         return LABELS[self.language]
+
+    def description(self, result):
+        """Return what a test proves, in the report language, or "" when
+        tests/ has no description of it."""
+        return self.descriptions.get(descriptions_module.node_id(result.classname, result.name), "")
 
     @property
     def overall(self):
@@ -58,17 +66,19 @@ def _container_names(manifest):
     return {container: name for name, container in (manifest.get("containers") or {}).items()}
 
 
-def compact_evidence(entries, manifest, labels):
+def compact_evidence(entries, manifest, language):
     """Return evidence rows for display: container names as inventory
-    names, and consecutive TCP probes from one host to one address merged
-    into one row that lists each port with its state."""
+    names, consecutive TCP probes from one host to one address merged into
+    one row that lists each port with its state, and the actions in the
+    report language. Results stay as recorded."""
+    labels = LABELS[language]
     names = _container_names(manifest)
     rows = []
     for entry in entries:
         source = names.get(entry.get("from", ""), entry.get("from", ""))
         target, result = entry.get("to", ""), entry.get("result", "")
         if entry.get("count", 1) > 1:
-            result = "%s (%d %s)" % (result, entry["count"], labels["times"])
+            result = "%s (%s)" % (result, labels["repeated"] % entry["count"])
         if entry.get("action") == "TCP connect" and ":" in target:
             address, port = target.rsplit(":", 1)
             last = rows[-1] if rows else None
@@ -78,18 +88,27 @@ def compact_evidence(entries, manifest, labels):
             rows.append({"from": source, "to": address, "action": "TCP connect", "result": "%s %s" % (port, result)})
             continue
         rows.append({"from": source, "to": target, "action": entry.get("action", ""), "result": result})
+    for row in rows:
+        row["from"] = translate_endpoint(row["from"], language)
+        row["to"] = translate_endpoint(row["to"], language)
+        row["action"] = translate_action(row["action"], language)
     return rows
 
 
-def build(scenario, language, kit_version, run, verdicts, manifest, unknown):
-    """Return the Report of one run, with the topology laid out and drawn."""
+def build(scenario, language, kit_version, run, verdicts, manifest, unknown, descriptions=None):
+    """Return the Report of one run, with the topology laid out and drawn.
+
+    descriptions maps node ids to what each test proves, in the report
+    language (descriptions.for_report). Without it, the report shows no
+    test descriptions."""
     labels = LABELS[language]
     laid_out = topology_module.layout(manifest)
-    svg = topology_module.svg(laid_out, manifest, "%s: %s" % (labels["topology"], scenario))
+    svg = topology_module.svg(laid_out, manifest, "%s: %s" % (labels["topology"], scenario),
+                              labels["packet_filter"])
     unmapped = [result for result in run.results if not result.requirements]
     written = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     return Report(scenario, language, kit_version, run, verdicts, laid_out, svg, manifest, unmapped, unknown,
-                  written)
+                  written, descriptions or {})
 
 
 def _cell(value):
@@ -148,7 +167,7 @@ def _markdown_topology(report):
     labels = report.labels
     lines = ["## %s" % labels["topology"], "", labels["topology_intro"], "",
              "![%s](topology.svg)" % labels["topology"], "",
-             "### %s" % labels["flows"], "",
+             "### %s" % labels["flows"], "", labels["flows_intro"], "",
              "| %s | %s | %s | %s | %s |" % (labels["flow_number"], labels["flow_name"], labels["flow_from"],
                                            labels["flow_to"], labels["flow_ports"]),
              "|---|---|---|---|---|"]
@@ -162,12 +181,14 @@ def _markdown_tests(report):
     labels = report.labels
     lines = ["## %s" % labels["test_section"], "", labels["test_intro"], ""]
     for result in report.run.results:
-        lines += ["### `%s`: %s" % (result.test_id, labels[result.outcome]), "",
-                  "%s: %s. %s: %.1f %s." % (labels["requirements"], ", ".join(result.requirements) or "-",
+        lines += ["### `%s`: %s" % (result.test_id, labels[result.outcome]), ""]
+        if report.description(result):
+            lines += [report.description(result), ""]
+        lines += ["%s: %s. %s: %.1f %s." % (labels["requirements"], ", ".join(result.requirements) or "-",
                                             labels["duration"], result.seconds, labels["seconds"]), ""]
         if result.message:
             lines += ["%s: `%s`" % (labels["message"], _cell(result.message)[:500]), ""]
-        rows = compact_evidence(result.evidence, report.manifest, labels)
+        rows = compact_evidence(result.evidence, report.manifest, report.language)
         if not rows:
             lines += [labels["no_evidence"], ""]
             continue

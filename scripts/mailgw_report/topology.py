@@ -2,6 +2,14 @@
 filters between the zones they join, and the allowed flows as numbered
 arrows.
 
+Each zone writes its name, address ranges and the address of each packet
+filter in it in a column left of its hosts, level with the host boxes.
+Arrows end on the top or bottom edge of a host or zone box, so none of
+them crosses that text (scripts/tests/test_topology.py checks the lab with
+1, 2 and 4 networks). NOTE: an arrow between zones two tiers apart would
+pass through the zones between them and their text, but the lab has no such
+flow.
+
 The input is the lab manifest (playbooks/lab/manifest.yml writes it): zones,
 host addresses, names, networks and the flows. A manifest written before the
 flows were part of it gets its flows from plugins/filter/topology.py, the
@@ -21,10 +29,13 @@ FILTER_W, FILTER_H = 180, 42
 GAP = 16
 ZONE_GAP = 40
 ZONE_PAD = 14
-ZONE_TITLE = 28
 TIER_GAP = 84
-# Width of one character of a bold 13 px title, an estimate for sizing zones.
-CHAR_W = 8.4
+# Text lines in zone and host boxes: the first baseline below the box's
+# top, the distance between baselines, and the room below the last one.
+FIRST_BASELINE, LINE_STEP, LINE_DESCENT = 18, 15, 6
+# Width of one character as a share of the font size: an estimate for
+# DejaVu Sans, the SVG's first font, used only to size the zone boxes.
+CHAR_SHARE, BOLD_CHAR_SHARE = 0.6, 0.66
 # How far an arrow between boxes of one row dips below them.
 DIP = 56
 
@@ -136,12 +147,34 @@ def _host_lines(name, interfaces, fqdns):
     return lines
 
 
-def _zone_box(zone, cidrs, members):
-    title = "%s  %s" % (zone, ", ".join(cidrs))
+def _zone_line_style(index):
+    """Return font size, weight and colour of a zone's text line: the name,
+    then the address ranges, then the packet filters' addresses."""
+    if index == 0:
+        return 13, "bold", "#111827"
+    return (11, "normal", "#111827") if index == 1 else (10, "normal", "#475569")
+
+
+def _column_width(lines):
+    """Return the estimated width of a zone's text column."""
+    widths = []
+    for index, line in enumerate(lines):
+        size, weight, _colour = _zone_line_style(index)
+        widths.append(len(line) * size * (BOLD_CHAR_SHARE if weight == "bold" else CHAR_SHARE))
+    return max(widths)
+
+
+def _content_height(lines):
+    """Return the height of a zone's hosts: HOST_H, or more when the zone's
+    text needs more, so that the text stays level with the host boxes."""
+    return max(HOST_H, FIRST_BASELINE + LINE_STEP * (len(lines) - 1) + LINE_DESCENT)
+
+
+def _zone_box(zone, cidrs, members, filter_lines):
+    lines = [zone, ", ".join(cidrs)] + filter_lines
     inner = len(members) * HOST_W + max(len(members) - 1, 0) * GAP
-    width = max(inner, len(title) * CHAR_W) + 2 * ZONE_PAD
-    height = ZONE_TITLE + (HOST_H if members else 20) + ZONE_PAD
-    return Box("zone:" + zone, "zone", [title], w=width, h=height)
+    width = ZONE_PAD + _column_width(lines) + (GAP + inner if members else 0) + ZONE_PAD
+    return Box("zone:" + zone, "zone", lines, w=width, h=_content_height(lines) + 2 * ZONE_PAD)
 
 
 def _place_zone_rows(boxes, rows):
@@ -158,12 +191,14 @@ def _place_zone_rows(boxes, rows):
 
 
 def _place_members(boxes, members):
+    """Put each zone's hosts in a row right of its text column, each as
+    high as the zone's content."""
     for zone_key, host_keys in members.items():
         zone = boxes[zone_key]
-        inner = len(host_keys) * HOST_W + max(len(host_keys) - 1, 0) * GAP
-        x = zone.x + (zone.w - inner) / 2
+        x = zone.x + ZONE_PAD + _column_width(zone.lines) + GAP
         for key in host_keys:
-            boxes[key].x, boxes[key].y = x, zone.y + ZONE_TITLE
+            box = boxes[key]
+            box.x, box.y, box.h = x, zone.y + ZONE_PAD, _content_height(zone.lines)
             x += HOST_W + GAP
 
 
@@ -183,8 +218,14 @@ def layout(manifest):
             members["zone:" + joined[0]].append("host:" + host)
             boxes["host:" + host] = Box("host:" + host, "host", _host_lines(host, interfaces, fqdns),
                                         w=HOST_W, h=HOST_H)
+    filter_lines = {zone: [] for zone in zones}
+    for host in sorted(filters):
+        for interface in addresses[host]:
+            if interface["zone"] in filter_lines:
+                filter_lines[interface["zone"]].append("%s %s" % (host, interface["address"]))
     for zone in zones:
-        boxes["zone:" + zone] = _zone_box(zone, manifest["zones"][zone], members["zone:" + zone])
+        boxes["zone:" + zone] = _zone_box(zone, manifest["zones"][zone], members["zone:" + zone],
+                                          filter_lines[zone])
 
     tiers = _zone_tiers(zones, filters)
     rows = {}
@@ -289,29 +330,34 @@ def _text(x, y, value, **attributes):
     return '<text x="%.1f" y="%.1f"%s>%s</text>' % (x, y, extra, html.escape(str(value)))
 
 
-def _draw_box(box):
+def _draw_box(box, filter_label):
     if box.kind == "zone":
-        return ['<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="8" fill="%s" stroke="%s" stroke-width="1.5"/>'
-                % (box.x, box.y, box.w, box.h, ZONE_FILL, ZONE_STROKE),
-                _text(box.x + ZONE_PAD, box.y + 19, box.lines[0], font_weight="bold", font_size="13")]
+        parts = ['<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="8" fill="%s" stroke="%s" '
+                 'stroke-width="1.5"/>' % (box.x, box.y, box.w, box.h, ZONE_FILL, ZONE_STROKE)]
+        for index, line in enumerate(box.lines):
+            size, weight, colour = _zone_line_style(index)
+            parts.append(_text(box.x + ZONE_PAD, box.y + ZONE_PAD + FIRST_BASELINE + index * LINE_STEP, line,
+                               font_size=size, font_weight=weight, fill=colour))
+        return parts
     if box.kind == "filter":
         return ['<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="4" fill="%s"/>'
                 % (box.x, box.y, box.w, box.h, FILTER_FILL),
                 _text(box.centre[0], box.y + 17, box.lines[0], fill=FILTER_TEXT, font_weight="bold",
                       text_anchor="middle", font_size="13"),
-                _text(box.centre[0], box.y + 33, "packet filter", fill=FILTER_TEXT, text_anchor="middle",
+                _text(box.centre[0], box.y + 33, filter_label, fill=FILTER_TEXT, text_anchor="middle",
                       font_size="11")]
     parts = ['<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" rx="4" fill="%s" stroke="%s"/>'
              % (box.x, box.y, box.w, box.h, HOST_FILL, HOST_STROKE)]
     for index, line in enumerate(box.lines):
-        parts.append(_text(box.x + 10, box.y + 18 + index * 15, line, font_size="13" if index == 0 else "11",
+        parts.append(_text(box.x + 10, box.y + FIRST_BASELINE + index * LINE_STEP, line,
+                           font_size="13" if index == 0 else "11",
                            font_weight="bold" if index == 0 else "normal"))
     return parts
 
 
 def _draw_links(topology, manifest):
-    """Draw a grey line from each packet filter to each zone it joins,
-    labelled with the filter's address in that zone."""
+    """Draw a grey line from each packet filter to each zone it joins. The
+    zone's text column names the filter's address in it."""
     parts = []
     for host in topology.filters:
         box = topology.boxes["host:" + host]
@@ -324,8 +370,6 @@ def _draw_links(topology, manifest):
             start_y = box.y if zone.y < box.y else box.y + box.h
             parts.append('<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="4"/>'
                          % (box.centre[0], start_y, x, y, LINK_COLOUR))
-            label_y = y + 14 if zone.y < box.y else y - 5
-            parts.append(_text(x + 6, label_y, interface["address"], font_size="10", fill="#475569"))
     return parts
 
 
@@ -374,8 +418,9 @@ def _draw_numbers(curves):
     return parts
 
 
-def svg(topology, manifest, title):
-    """Return a laid-out Topology as a standalone SVG document."""
+def svg(topology, manifest, title, filter_label="packet filter"):
+    """Return a laid-out Topology as a standalone SVG document, with
+    filter_label under the name of each packet filter."""
     parts = [
         '<svg xmlns="http://www.w3.org/2000/svg" class="topology" role="img" viewBox="0 0 %.0f %.0f" '
         'width="%.0f" height="%.0f" font-family="DejaVu Sans, Liberation Sans, Arial, sans-serif">'
@@ -385,16 +430,16 @@ def svg(topology, manifest, title):
         'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="%s"/></marker></defs>' % FLOW_COLOUR,
     ]
     curves = _flow_curves(topology)
-    # Links first: they end at the zone's edge, and its title stays readable.
+    # Links first: they end at the zone's edge, under the zone's box.
     parts += _draw_links(topology, manifest)
     for box in topology.boxes.values():
         if box.kind == "zone":
-            parts += _draw_box(box)
+            parts += _draw_box(box, filter_label)
     # Arrows pass under the packet filters, as the traffic passes them.
     parts += _draw_arrows(curves)
     for box in topology.boxes.values():
         if box.kind != "zone":
-            parts += _draw_box(box)
+            parts += _draw_box(box, filter_label)
     parts += _draw_numbers(curves)
     parts.append("</svg>")
     return "\n".join(parts)

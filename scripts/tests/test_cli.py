@@ -13,6 +13,11 @@ def render_report(junit, manifest, out, *extra):
                      "--out", str(out), "--kit-version", "v-test", *extra])
 
 
+def read_report(out):
+    """Return the Markdown and the HTML text of the report in out."""
+    return (out / "report.md").read_text(encoding="utf-8"), (out / "report.html").read_text(encoding="utf-8")
+
+
 def test_failed_requirement_exits_nonzero(tmp_path, junit_path, manifest_path):
     code = render_report(junit_path, manifest_path, tmp_path)
 
@@ -67,6 +72,57 @@ def test_german_report_uses_german_texts(tmp_path, junit_path, manifest_path):
     assert "Network separation into zones" not in markdown
     assert '<html lang="de">' in page
     assert "Mailserver durch einen Paketfilter gegen das interne Netz geschützt" in page
+
+
+def test_german_report_shows_german_descriptions(tmp_path, junit_path, manifest_path):
+    render_report(junit_path, manifest_path, tmp_path, "--lang", "de")
+
+    markdown, page = read_report(tmp_path)
+    description = "Ein Client im LAN erreicht auf dem internen Mailserver nur die Ports für die Einlieferung"
+    assert "### `test_packet_filter::test_client_reaches_only_mailbox_ports[agency]`: bestanden\n\n%s" \
+        % description in markdown
+    assert '<p class="description">%s' % description in page
+    for text in (markdown, page):
+        assert "From the LAN only submission" not in text
+
+
+def test_english_report_shows_docstring_summaries(tmp_path, junit_path, manifest_path):
+    render_report(junit_path, manifest_path, tmp_path)
+
+    markdown, page = read_report(tmp_path)
+    summary = "From the LAN only submission and IMAPS (POP3S and the STARTTLS ports when the network opens them) " \
+        "accept connections."
+    assert "### `test_packet_filter::test_client_reaches_only_mailbox_ports[agency]`: passed\n\n%s\n" % summary \
+        in markdown
+    assert '<p class="description">%s</p>' % summary in page
+
+
+def test_german_report_translates_evidence(tmp_path, junit_path, manifest_path):
+    render_report(junit_path, manifest_path, tmp_path, "--lang", "de")
+
+    markdown, page = read_report(tmp_path)
+    for text in (markdown, page):
+        assert "TCP connect" not in text
+        assert "SMTP with swaks" not in text
+    assert "| agency-client | 172.29.2.10 | TCP-Verbindungsaufbau | 465 open, 587 open, 993 open, 25 filtered, " \
+        "22 filtered |" in markdown
+    assert "| internet | mx.gateway.example:25 | SMTP mit swaks, von alice@partner.example an " \
+        "victim@elsewhere.example | 554 5.7.1 <victim@elsewhere.example>: Relay access denied |" in markdown
+    assert "| relay | Journal | Suche im Journal nach 'erika' | 0 lines found |" in markdown
+    assert "<td>TLS-Handshake mit openssl, nur tls1, STARTTLS smtp</td>" in page
+
+
+def test_german_report_explains_flow_names(tmp_path, junit_path, manifest_path):
+    render_report(junit_path, manifest_path, tmp_path, "--lang", "de")
+
+    markdown, page = read_report(tmp_path)
+    diagram = (tmp_path / "topology.svg").read_text(encoding="utf-8")
+    sentence = "Die Flussnamen bleiben englisch, weil sie die Regelnamen im nftables-Regelsatz der Paketfilter sind"
+    assert "### Erlaubte Flüsse\n\n%s" % sentence in markdown
+    assert "<h3>Erlaubte Flüsse</h3>\n<p>%s" % sentence in page
+    assert "| 2 | relay to internet smtp | gateway_dmz (172.29.1.10) | internet | tcp 25 |" in markdown
+    assert ">Paketfilter</text>" in diagram
+    assert ">packet filter</text>" not in diagram
 
 
 def test_junit_has_case_per_requirement(tmp_path, junit_path, manifest_path):
@@ -136,7 +192,7 @@ def test_evidence_merges_probes_per_address():
     ]
     manifest = {"containers": {"relay": "mailgw-relay"}}
 
-    rows = render.compact_evidence(entries, manifest, {"times": "times"})
+    rows = render.compact_evidence(entries, manifest, "en")
 
     assert rows == [
         {"from": "relay", "to": "172.29.3.10", "action": "TCP connect", "result": "22 filtered, 25 filtered"},

@@ -2,7 +2,9 @@
 
 import textwrap
 
-from mailgw_report import catalogue, cli, docs, markers
+import yaml
+
+from mailgw_report import catalogue, cli, descriptions, docs, markers
 
 SAMPLE_TESTS = '''
 import pytest
@@ -91,3 +93,100 @@ def test_every_test_function_has_a_requirement():
     pages, problems = docs.pages(catalogue.load())
 
     assert problems == []
+
+
+def test_german_page_uses_german_descriptions():
+    pages, _problems = docs.pages(catalogue.load())
+    german, english = pages[docs.DOCS["de"]], pages[docs.DOCS["en"]]
+    node_id = "tests/test_packet_filter.py::test_lan_smtp_is_dropped_by_filter"
+
+    assert "- `%s`: Postfix lauscht auf Port 25 des Mailservers, doch ein Verbindungsaufbau" % node_id in german
+    assert "Port 25 listens on the mail server" not in german
+    assert "- `%s`: Port 25 listens on the mail server, so a timeout proves the filter." % node_id in english
+
+
+def test_every_test_function_has_german_description():
+    functions = markers.scan_tests(descriptions.TESTS, catalogue.REPOSITORY)
+    german = descriptions.load_german()
+
+    assert descriptions.problems(german, functions) == []
+    assert sorted(german) == sorted(function.node_id for function in functions)
+
+
+def test_missing_docstrings_named(tmp_path):
+    (tmp_path / "test_sample.py").write_text(SAMPLE_TESTS + textwrap.dedent('''
+
+        def test_blank_docstring():
+            """   """
+        '''), encoding="utf-8")
+    functions = markers.scan_tests(tmp_path, tmp_path)
+
+    found = descriptions.english_problems(functions)
+
+    assert found == [
+        "test_sample.py::test_module_only has no docstring or a blank one: write a docstring whose first "
+        "paragraph says what the test proves, for the English report and docs/requirements.md",
+        "test_sample.py::test_blank_docstring has no docstring or a blank one: write a docstring whose first "
+        "paragraph says what the test proves, for the English report and docs/requirements.md",
+    ]
+
+
+def test_missing_docstring_fails_check(monkeypatch, capsys):
+    node_id = "tests/test_secrets.py::test_relay_key_is_private"
+    scan_tests = docs.scan_tests
+
+    def scan_without_docstring(directory, root):
+        functions = scan_tests(directory, root)
+        for function in functions:
+            if function.node_id == node_id:
+                function.summary = ""
+        return functions
+
+    monkeypatch.setattr(docs, "scan_tests", scan_without_docstring)
+
+    assert cli.main(["docs", "--check"]) == cli.EXIT_FAILED
+    errors = capsys.readouterr().err
+    assert "report docs: %s has no docstring or a blank one: write a docstring whose first paragraph says " \
+        "what the test proves, for the English report and docs/requirements.md" % node_id in errors
+    assert "docs/requirements.md is out of date" in errors
+
+
+def test_german_description_problems_named(tmp_path):
+    (tmp_path / "test_sample.py").write_text(SAMPLE_TESTS, encoding="utf-8")
+    functions = markers.scan_tests(tmp_path, tmp_path)
+    german = {"test_sample.py::test_marked": "  ", "test_sample.py::test_renamed": "Ein Text."}
+
+    found = descriptions.problems(german, functions, tmp_path / "tests.de.yml")
+
+    assert found == [
+        "test_sample.py::test_marked has an empty German description in %s/tests.de.yml: write in German what "
+        "the test proves" % tmp_path,
+        'test_sample.py::test_module_only has no German description: add "test_sample.py::test_module_only: '
+        '<what the test proves>" to %s/tests.de.yml' % tmp_path,
+        "%s/tests.de.yml describes test_sample.py::test_renamed, which is no test function in tests/: rename the "
+        "entry after the test or remove it" % tmp_path,
+    ]
+
+
+def test_missing_german_description_fails_check(tmp_path, monkeypatch, capsys):
+    german = descriptions.load_german()
+    del german["tests/test_secrets.py::test_relay_key_is_private"]
+    incomplete = tmp_path / "tests.de.yml"
+    incomplete.write_text(yaml.safe_dump(german, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setattr(descriptions, "GERMAN", incomplete)
+
+    assert cli.main(["docs", "--check"]) == cli.EXIT_FAILED
+    errors = capsys.readouterr().err
+    assert "report docs: tests/test_secrets.py::test_relay_key_is_private has no German description: add " \
+        '"tests/test_secrets.py::test_relay_key_is_private: <what the test proves>" to %s' % incomplete in errors
+    assert "docs/requirements.de.md is out of date" in errors
+
+
+def test_german_descriptions_not_a_mapping_is_invalid(tmp_path, monkeypatch, capsys):
+    listed = tmp_path / "tests.de.yml"
+    listed.write_text("- tests/test_secrets.py::test_relay_key_is_private\n", encoding="utf-8")
+    monkeypatch.setattr(descriptions, "GERMAN", listed)
+
+    assert cli.main(["docs", "--check"]) == cli.EXIT_INVALID
+    assert "must map each test, such as tests/test_x.py::test_name, to its German description" \
+        in capsys.readouterr().err
