@@ -223,8 +223,11 @@ def session(messages):
         if job["user"]:
             smtp.login(job["user"], job["password"])
         for recipient, subject in messages:
-            body = "Subject: %s\\r\\nFrom: %s\\r\\nTo: %s\\r\\n\\r\\nCounted test message.\\r\\n" % (
-                subject, job["sender"], recipient)
+            # Every message carries its own Message-ID, as a mail program
+            # writes one; a retry of the message repeats it.
+            body = ("Subject: %s\\r\\nFrom: %s\\r\\nTo: %s\\r\\nMessage-ID: <%s@%s>\\r\\n\\r\\n"
+                    "Counted test message.\\r\\n") % (subject, job["sender"], recipient, subject,
+                                                     job["sender"].partition("@")[2])
             smtp.sendmail(job["sender"], [recipient], body)
             accepted += 1
     return accepted

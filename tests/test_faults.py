@@ -25,9 +25,11 @@ pytestmark = [
     pytest.mark.requirement("KIT-faults-lose-no-mail"),
 ]
 
-# Seconds to wait for queued mail to arrive once a fault has ended: the
-# longest retry interval of the lab (30 s) plus delivery time.
-RECOVERY_TIMEOUT = 180
+# Seconds to wait for queued mail to arrive once a fault has ended. The
+# lab retries every 10 to 30 s, but after the mail server's reboot the
+# relay took up to about 3 minutes in some runs until its last deferred
+# copy had left. The wait ends as soon as everything has arrived.
+RECOVERY_TIMEOUT = 300
 
 
 def docker(*arguments):
@@ -175,12 +177,12 @@ def test_internet_down_delays_and_warns(lab, hosts, network):
 def test_mail_server_reboot_under_burst(lab, hosts, network):
     """The internet host sends 300 messages in 10 parallel sessions. While
     they arrive, the internal mail server reboots. Every message ends in
-    the mailbox, a message delivered twice is reported, and the mail
-    server's own packet filter is loaded again."""
+    the mailbox exactly once, and the mail server's own packet filter is
+    loaded again."""
     john = network["users"][0]
     run = token()
     burst = numbered(john["address"], run, 300)
-    relay = hosts["relay"]
+    relay, mail = hosts["relay"], hosts[network["mail"]]
     since = int(relay.run("date +%s").stdout)
 
     # The first half arrives and is being delivered when the mail server
@@ -195,26 +197,26 @@ def test_mail_server_reboot_under_burst(lab, hosts, network):
         _, errors = reboot.communicate(timeout=180)
     assert reboot.returncode == 0, errors
     assert accepted == 300
-    wait_until_booted(hosts[network["mail"]])
-    assert hosts[network["mail"]].run("nft list table inet mailgw").rc == 0
+    wait_until_booted(mail)
+    assert mail.run("nft list table inet mailgw").rc == 0
     # The reboot interrupted delivery, so the relay held mail for the server.
     failures = journal(relay, since, "status=deferred").splitlines()
     assert any(network["mail_fqdn"] in line for line in failures), failures[-5:]
 
-    complete = wait_for(lambda: len(mailbox(hosts, network, john, subject=run)) >= 300,
+    # Done when no copy waits in a queue any more: a message that arrived
+    # twice is counted only after its second copy was delivered or dropped.
+    complete = wait_for(lambda: queue_ids(relay, run) == [] and queue_ids(mail, run) == []
+                        and len(mailbox(hosts, network, john, subject=run)) >= 300,
                         timeout=RECOVERY_TIMEOUT, interval=5)
-    assert complete, relay.run("postqueue -p | tail -3").stdout
     found = mailbox(hosts, network, john, subject=run)
-    # Nothing is lost and nothing foreign arrives.
-    assert sorted(set(found)) == sorted(subject for _, subject in burst)
-    assert queue_ids(relay, run) == []
-    # NOTE: SMTP and LMTP deliver at least once, so a reboot between a
-    # message's commit and its confirmation makes the sender deliver it
-    # again. One run found 4 of 300 twice. The mailbox does not yet drop
-    # such copies, so the test reports duplicates instead of hiding them.
-    duplicates = sorted({subject for subject in found if found.count(subject) > 1})
-    if duplicates:
-        pytest.xfail("%d of 300 messages arrived twice after the reboot: %s" % (len(duplicates), duplicates))
+    assert complete, "%d of 300 in the mailbox; relay queue: %s; mail server queue: %s" % (
+        len(found), relay.run("postqueue -p | tail -1").stdout, mail.run("postqueue -p | tail -1").stdout)
+    # SMTP and LMTP deliver at least once: a copy whose confirmation the
+    # reboot lost is sent again, with the same Message-ID. The mailbox's
+    # Sieve rule discards such copies (mail_server_discard_duplicates); the
+    # journal shows how many it caught.
+    journal(mail, since, "discard action")
+    assert_each_once(found, burst)
 
 
 @pytest.mark.requirement("M5.116-1")

@@ -74,6 +74,42 @@ def test_role_address_reaches_every_member(lab, hosts, net, john, erika):
         assert len(messages) == 1, user["address"]
 
 
+@pytest.mark.requirement("KIT-faults-lose-no-mail")
+def test_repeated_message_is_stored_once(lab, hosts, net, john, erika):
+    """A sender that did not see the confirmation sends the same message,
+    with the same Message-ID, again. The mailbox stores it once and the
+    Sieve rule logs the discarded copy. Another mailbox stores its own copy,
+    a new message with a new Message-ID is stored too, and no write to the
+    duplicate database has failed since the deploy."""
+    mail = hosts[net["mail"]]
+    since = int(mail.run("date +%s").stdout)
+    subject = token()
+    repeated = "<%s@%s>" % (subject, lab["internet_domain"])
+    sent = [(john, repeated), (john, repeated), (erika, repeated),
+            (john, "<%s-new@%s>" % (subject, lab["internet_domain"]))]
+    for user, message_id in sent:
+        result = swaks(hosts["internet"], "--server", "127.0.0.1",
+                       "--from", "alice@%s" % lab["internet_domain"], "--to", user["address"],
+                       "--header", "Subject: " + subject, "--header", "Message-Id: " + message_id)
+        assert result.rc == 0, result.stdout
+
+    def stored(user):
+        return imap_messages(hosts[net["client"]], net["mail_fqdn"], user["address"], user["password"],
+                             subject)
+
+    # Both copies for john have reached Dovecot once the rule has logged
+    # the discard; only then is the count final.
+    discarded = wait_for(lambda: journal(mail, since, "discard action"))
+    assert repeated in discarded
+    assert wait_for(lambda: len(stored(erika)) == 1 and len(stored(john)) == 2)
+    copies = stored(john)
+    assert sum(repeated in message for message in copies) == 1
+    assert sum("<%s-new@" % subject in message for message in copies) == 1
+    # Every mailbox's home exists before its first delivery, so no delivery
+    # since the deploy went unrecorded.
+    assert journal(mail, 0, "duplicate db") == ""
+
+
 @contextlib.contextmanager
 def relay_stopped(relay):
     relay.run("systemctl stop postfix.service")
