@@ -56,14 +56,16 @@ def test_submission_offers_auth_only_after_starttls(lab, hosts, net, john):
 def test_submission_rejects_unauthenticated_mail(lab, hosts, net):
     """From a LAN client that has not logged in, submission on port 587
     rejects a message to the internet, even after STARTTLS. The reply to
-    MAIL FROM or RCPT TO is 553 or 554 5.7.1, so no message data is sent."""
+    MAIL FROM or RCPT TO is 553 or 554 5.7.1, and the message is not queued."""
+    # swaks goes on to DATA if MAIL FROM and RCPT TO are accepted, so an
+    # open submission port would show "queued" here.
     result = swaks(hosts[net["client"]], "--server", net["mail_fqdn"], "--port", "587",
-                   "--tls", "--tls-ca-path", CA_PATH, "--quit-after", "RCPT",
+                   "--tls", "--tls-ca-path", CA_PATH,
                    "--from", "john.doe@%s" % net["domain"],
                    "--to", "alice@%s" % lab["internet_domain"])
     # Postfix refuses at MAIL FROM (sender not logged in) or at RCPT.
     assert re.search(r"<~\*? 55[34] 5\.7\.1 ", result.stdout), result.stdout
-    assert "250 2.0.0 Ok: queued" not in result.stdout
+    assert "Ok: queued" not in result.stdout
 
 
 @pytest.mark.requirement("APP.5.3.A2")
