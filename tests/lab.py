@@ -266,7 +266,12 @@ def send_counted(host, server, port, sender, messages, user=None, password=None,
     job = {"server": server, "port": port, "sender": sender, "messages": messages,
            "user": user, "password": password, "sessions": sessions,
            "ca": CA_PATH if user else None}
-    result = python(host, _SEND_SCRIPT, json.dumps(job))
+    # The job holds the password, so the evidence describes it instead.
+    result = _run_python(host, _SEND_SCRIPT, json.dumps(job))
+    accepted = result.stdout.strip() if result.rc == 0 else "exit %d" % result.rc
+    record(host, "%s:%d" % (server, port), "SMTP with Python, %d messages in %d sessions%s"
+           % (len(messages), sessions, ", logged in as %s" % user if user else ""),
+           "%s accepted" % accepted)
     assert result.rc == 0, result.stderr[-2000:]
     return int(result.stdout)
 
@@ -275,9 +280,12 @@ def imap_subjects(client, server, user, password, **criteria):
     """Log in over IMAPS and return the subjects of the messages in INBOX
     that match IMAP SEARCH criteria such as subject="token" or text="token"."""
     pairs = [[key.upper(), value] for key, value in criteria.items()]
-    result = python(client, _SUBJECTS_SCRIPT, server, user, password, json.dumps(pairs))
+    result = _run_python(client, _SUBJECTS_SCRIPT, server, user, password, json.dumps(pairs))
     assert result.rc == 0, result.stderr[-2000:]
-    return json.loads(result.stdout)
+    subjects = json.loads(result.stdout)
+    record(client, "%s:993" % server, "IMAPS login as %s, search for %s"
+           % (user, " ".join(str(value) for value in criteria.values())), "%d messages found" % len(subjects))
+    return subjects
 
 
 def maildir_subjects(host, maildir, subject):

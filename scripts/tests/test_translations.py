@@ -57,11 +57,34 @@ def recorded_actions():
                       ["EHLO mx.test", "STARTTLS"])
     lab.smtp_dialogue(FakeHost(json.dumps([["EHLO client.test", 250, "ok"]])), "172.29.2.10", 465,
                       ["EHLO client.test"], implicit_tls=True)
+    lab.send_counted(FakeHost("2"), "mail.agency.example", 587, "john@agency.example",
+                     [("erika@agency.example", "mailgw-test-1-001"), ("erika@agency.example", "mailgw-test-1-002")],
+                     user="john@agency.example", password="Secret-1", sessions=2)
+    lab.send_counted(FakeHost("1"), "172.29.1.10", 25, "alice@partner.example",
+                     [("john@agency.example", "mailgw-test-1-003")])
+    lab.imap_subjects(FakeHost("[]"), "mail.agency.example", "john@agency.example", "Secret-1",
+                      subject="mailgw-test-1")
     lab.python(FakeHost("OK"), "print('OK')", "mail.agency.example")
     # Fill the record, so that take_evidence adds its "omitted" entry.
     for number in range(lab.MAX_EVIDENCE):
         lab.record("relay", "filler-%d" % number, "TCP connect", "filtered")
     return [entry["action"] for entry in lab.take_evidence() if not entry["to"].startswith("filler-")]
+
+
+def test_evidence_never_holds_a_password():
+    """The helpers that send or read mail with a password record the
+    server, the user and the counts, never the password."""
+    lab = load_lab_helpers()
+    lab.start_evidence()
+    lab.send_counted(FakeHost("1"), "mail.agency.example", 587, "john@agency.example",
+                     [("erika@agency.example", "mailgw-test-1-001")],
+                     user="john@agency.example", password="Secret-1")
+    lab.imap_subjects(FakeHost("[]"), "mail.agency.example", "john@agency.example", "Secret-1",
+                      subject="mailgw-test-1")
+    lab.imap_messages(FakeHost("[]"), "mail.agency.example", "john@agency.example", "Secret-1", "mailgw-test-2")
+    evidence = lab.take_evidence()
+    assert len(evidence) == 3
+    assert "Secret-1" not in json.dumps(evidence)
 
 
 def test_lab_helper_actions_translated():
@@ -75,6 +98,9 @@ def test_lab_helper_actions_translated():
         "TLS scan with testssl",
         "SMTP dialogue: EHLO mx.test, STARTTLS",
         "SMTP dialogue over TLS: EHLO client.test",
+        "SMTP with Python, 2 messages in 2 sessions, logged in as john@agency.example",
+        "SMTP with Python, 1 messages in 1 sessions",
+        "IMAPS login as john@agency.example, search for mailgw-test-1",
         "Python client script",
         "further entries omitted",
     ]
@@ -88,6 +114,9 @@ def test_lab_helper_actions_translated():
         "TLS-Scan mit testssl",
         "SMTP-Dialog: EHLO mx.test, STARTTLS",
         "SMTP-Dialog über TLS: EHLO client.test",
+        "SMTP mit Python, 2 Nachrichten in 2 Sitzungen, angemeldet als john@agency.example",
+        "SMTP mit Python, 1 Nachrichten in 1 Sitzungen",
+        "IMAPS-Anmeldung als john@agency.example, Suche nach mailgw-test-1",
         "Python-Clientskript",
         "weitere Einträge ausgelassen",
     ]
