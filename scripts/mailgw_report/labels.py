@@ -13,6 +13,7 @@ LABELS = {
         "test_host": "Test host",
         "report_written": "Report written",
         "seconds": "s",
+        "decimal_separator": ".",
         "overall": "Result",
         "overall_fail": "FAILED: at least one requirement failed",
         "overall_pass": "PASSED: every verified requirement passed",
@@ -83,6 +84,7 @@ LABELS = {
         "test_host": "Test-Host",
         "report_written": "Bericht erstellt",
         "seconds": "s",
+        "decimal_separator": ",",
         "overall": "Ergebnis",
         "overall_fail": "NICHT BESTANDEN: mindestens eine Anforderung ist nicht erfüllt",
         "overall_pass": "BESTANDEN: jede geprüfte Anforderung ist erfüllt",
@@ -199,6 +201,12 @@ def translate_action(action, language):
         if match:
             return template.format(**match.groupdict())
     return action
+
+
+def format_decimal(value, digits, language):
+    """Return a number with the given digits after the decimal separator
+    of the report language."""
+    return ("%.*f" % (digits, value)).replace(".", LABELS[language]["decimal_separator"])
 
 
 def translate_endpoint(value, language):

@@ -10,7 +10,7 @@ import markupsafe
 
 from . import descriptions as descriptions_module
 from . import topology as topology_module
-from .labels import LABELS, translate_action, translate_endpoint
+from .labels import LABELS, format_decimal, translate_action, translate_endpoint
 from .results import FAIL, NOT_VERIFIED, PASS
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
@@ -37,6 +37,10 @@ class Report:
     @property
     def labels(self):
         return LABELS[self.language]
+
+    def decimal(self, value, digits):
+        """Return a number with the decimal separator of the report language."""
+        return format_decimal(value, digits, self.language)
 
     def description(self, result):
         """Return what a test proves, in the report language, or "" when
@@ -123,7 +127,7 @@ def _markdown_header(report):
         "| %s | %s |" % (labels["scenario"], _cell(report.scenario)),
         "| %s | %s |" % (labels["kit_version"], _cell(report.kit_version)),
         "| %s | %s |" % (labels["tests_started"], format_time(run.started)),
-        "| %s | %.0f %s |" % (labels["test_duration"], run.seconds, labels["seconds"]),
+        "| %s | %s %s |" % (labels["test_duration"], report.decimal(run.seconds, 0), labels["seconds"]),
         "| %s | %s |" % (labels["test_host"], _cell(run.hostname or "?")),
         "| %s | %s |" % (labels["report_written"], format_time(report.written)),
         "| %s | **%s** |" % (labels["overall"], labels["overall_" + report.overall]),
@@ -184,8 +188,8 @@ def _markdown_tests(report):
         lines += ["### `%s`: %s" % (result.test_id, labels[result.outcome]), ""]
         if report.description(result):
             lines += [report.description(result), ""]
-        lines += ["%s: %s. %s: %.1f %s." % (labels["requirements"], ", ".join(result.requirements) or "-",
-                                            labels["duration"], result.seconds, labels["seconds"]), ""]
+        lines += ["%s: %s. %s: %s %s." % (labels["requirements"], ", ".join(result.requirements) or "-",
+                                          labels["duration"], report.decimal(result.seconds, 1), labels["seconds"]), ""]
         if result.message:
             lines += ["%s: `%s`" % (labels["message"], _cell(result.message)[:500]), ""]
         rows = compact_evidence(result.evidence, report.manifest, report.language)

@@ -112,6 +112,24 @@ def test_german_report_translates_evidence(tmp_path, junit_path, manifest_path):
     assert "<td>TLS-Handshake mit openssl, nur tls1, STARTTLS smtp</td>" in page
 
 
+def test_german_report_uses_decimal_comma(tmp_path, junit_path, manifest_path):
+    render_report(junit_path, manifest_path, tmp_path, "--lang", "de")
+
+    markdown, page = read_report(tmp_path)
+    assert "| Dauer der Tests | 14 s |" in markdown
+    for text in (markdown, page):
+        assert "Dauer: 1,2 s." in text
+        assert "Dauer: 1.2 s." not in text
+
+
+def test_english_report_uses_decimal_point(tmp_path, junit_path, manifest_path):
+    render_report(junit_path, manifest_path, tmp_path)
+
+    markdown, page = read_report(tmp_path)
+    for text in (markdown, page):
+        assert "Duration: 1.2 s." in text
+
+
 def test_german_report_explains_flow_names(tmp_path, junit_path, manifest_path):
     render_report(junit_path, manifest_path, tmp_path, "--lang", "de")
 
