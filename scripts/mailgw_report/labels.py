@@ -187,6 +187,63 @@ ACTIONS = {
     ],
 }
 
+# German forms of the evidence results that tests/lab.py and the tests
+# write themselves. The German report shows a result in the form of the
+# first pattern that matches all of it, and a result that no pattern
+# matches as it is, so server replies, Ansible's recap and testssl's own
+# findings stay as recorded. A group whose name ends in "_result" is itself
+# a result and is translated by the same table.
+RESULTS = {
+    "de": [
+        # probe_targets: the state of one TCP port.
+        (r"open", "offen"),
+        (r"closed", "geschlossen"),
+        (r"filtered", "gefiltert"),
+        (r"error: (?P<error>.*)", "Fehler: {error}"),
+        # tls_handshake in tests/test_secure_links.py, and the output of the
+        # IMAP login script in tests/test_secure_links.py.
+        (r"accepted", "angenommen"),
+        (r"refused", "abgelehnt"),
+        (r"rejected", "abgelehnt"),
+        # maildir_messages.
+        (r"found", "gefunden"),
+        (r"not found", "nicht gefunden"),
+        # imap_messages, imap_subjects and journal.
+        (r"1 messages found", "1 Nachricht gefunden"),
+        (r"(?P<count>\d+) messages found", "{count} Nachrichten gefunden"),
+        (r"1 lines found", "1 Zeile gefunden"),
+        (r"(?P<count>\d+) lines found", "{count} Zeilen gefunden"),
+        # send_counted: the number of messages the server accepted, or the
+        # exit code of the client when it failed.
+        (r"(?P<count>\d+) accepted", "{count} angenommen"),
+        (r"exit (?P<code>-?\d+) accepted",
+         "Exit-Code {code}, Zahl der angenommenen Nachrichten unbekannt"),
+        # take_evidence, after the entries that it did not keep.
+        (r"(?P<count>\d+) more entries", "{count} weitere Einträge"),
+        # last_smtp_reply and smtp_dialogue.
+        (r"no reply", "keine Antwort"),
+        # python: the exit code and the last output line of the script.
+        (r"exit (?P<code>-?\d+): (?P<output_result>.*)", "Exit-Code {code}: {output_result}"),
+        (r"exit (?P<code>-?\d+):", "Exit-Code {code}:"),
+        # run_site: the exit code and Ansible's recap.
+        (r"exit (?P<code>-?\d+); (?P<recap>.*)", "Exit-Code {code}; {recap}"),
+        (r"exit (?P<code>-?\d+);", "Exit-Code {code};"),
+        # The connection counts of the script in tests/test_rejected_changes.py.
+        (r"open=(?P<open>\d+) refused=(?P<refused>\d+) filtered=(?P<filtered>\d+)",
+         "offen={open} abgewiesen={refused} gefiltert={filtered}"),
+        # tls_scan_summary: "offered: ...", then optionally "suite order: ..."
+        # and "key: ...", separated by "; ".
+        (r"offered: none", "angeboten: keine"),
+        (r"offered: (?P<versions>[^;]*)", "angeboten: {versions}"),
+        (r"(?P<first_result>offered: [^;]*); (?P<rest_result>.*)", "{first_result}; {rest_result}"),
+        (r"(?P<first_result>suite order: [^;]*); (?P<rest_result>.*)", "{first_result}; {rest_result}"),
+        (r"suite order: server", "Reihenfolge der Suites: vom Server bestimmt"),
+        (r"suite order: (?P<order>[^;]*)", "Reihenfolge der Suites: {order}"),
+        (r"key: (?P<algorithm>\S+) (?P<bits>\d+) bits", "Schlüssel: {algorithm} {bits} Bit"),
+        (r"key: (?P<key>[^;]*)", "Schlüssel: {key}"),
+    ],
+}
+
 # German names of the sources and targets that evidence names with a word
 # instead of a host or an address.
 ENDPOINTS = {
@@ -196,11 +253,25 @@ ENDPOINTS = {
 
 def translate_action(action, language):
     """Return an evidence action in the report language, as ACTIONS lists it."""
-    for pattern, template in ACTIONS.get(language, []):
-        match = re.fullmatch(pattern, action)
+    return _translate(action, ACTIONS, language)
+
+
+def _translate(text, table, language):
+    """Return text in the form of the first pattern of table[language] that
+    matches all of it, or text itself. Groups named "*_result" are
+    translated by the same table first."""
+    for pattern, template in table.get(language, []):
+        match = re.fullmatch(pattern, text)
         if match:
-            return template.format(**match.groupdict())
-    return action
+            values = {name: _translate(value or "", table, language) if name.endswith("_result") else value
+                      for name, value in match.groupdict().items()}
+            return template.format(**values)
+    return text
+
+
+def translate_result(result, language):
+    """Return an evidence result in the report language, as RESULTS lists it."""
+    return _translate(result, RESULTS, language)
 
 
 def format_decimal(value, digits, language):

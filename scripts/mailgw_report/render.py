@@ -10,7 +10,7 @@ import markupsafe
 
 from . import descriptions as descriptions_module
 from . import topology as topology_module
-from .labels import LABELS, format_decimal, translate_action, translate_endpoint
+from .labels import LABELS, format_decimal, translate_action, translate_endpoint, translate_result
 from .results import FAIL, NOT_VERIFIED, PASS
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
@@ -73,14 +73,15 @@ def _container_names(manifest):
 def compact_evidence(entries, manifest, language):
     """Return evidence rows for display: container names as inventory
     names, consecutive TCP probes from one host to one address merged into
-    one row that lists each port with its state, and the actions in the
-    report language. Results stay as recorded."""
+    one row that lists each port with its state, and the actions and the
+    results that the kit writes in the report language (RESULTS in
+    labels.py). Server replies stay as recorded."""
     labels = LABELS[language]
     names = _container_names(manifest)
     rows = []
     for entry in entries:
         source = names.get(entry.get("from", ""), entry.get("from", ""))
-        target, result = entry.get("to", ""), entry.get("result", "")
+        target, result = entry.get("to", ""), translate_result(entry.get("result", ""), language)
         if entry.get("count", 1) > 1:
             result = "%s (%s)" % (result, labels["repeated"] % entry["count"])
         if entry.get("action") == "TCP connect" and ":" in target:

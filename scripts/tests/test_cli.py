@@ -104,12 +104,14 @@ def test_german_report_translates_evidence(tmp_path, junit_path, manifest_path):
     for text in (markdown, page):
         assert "TCP connect" not in text
         assert "SMTP with swaks" not in text
-    assert "| agency-client | 172.29.2.10 | TCP-Verbindungsaufbau | 465 open, 587 open, 993 open, 25 filtered, " \
-        "22 filtered |" in markdown
+    assert "| agency-client | 172.29.2.10 | TCP-Verbindungsaufbau | 465 offen, 587 offen, 993 offen, 25 gefiltert, " \
+        "22 gefiltert |" in markdown
     assert "| internet | mx.gateway.example:25 | SMTP mit swaks, von alice@partner.example an " \
         "victim@elsewhere.example | 554 5.7.1 <victim@elsewhere.example>: Relay access denied |" in markdown
-    assert "| relay | Journal | Suche im Journal nach 'erika' | 0 lines found |" in markdown
+    assert "| relay | Journal | Suche im Journal nach 'erika' | 0 Zeilen gefunden |" in markdown
+    assert "Suche nach mailgw-test-1a2b | 0 Nachrichten gefunden (3-mal) |" in markdown
     assert "<td>TLS-Handshake mit openssl, nur tls1, STARTTLS smtp</td>" in page
+    assert "<td>angenommen</td>" in page
 
 
 def test_german_report_uses_decimal_comma(tmp_path, junit_path, manifest_path):

@@ -1,5 +1,5 @@
-"""The German report translates the recorded evidence actions, and finds
-each test's description from its JUnit XML test case."""
+"""The German report translates the recorded evidence actions and the
+results that the kit writes and decimal numbers, and finds each test's description from its JUnit XML test case."""
 
 import importlib.util
 import json
@@ -9,7 +9,7 @@ import pytest
 
 from conftest import SCRIPTS
 from mailgw_report import descriptions, render
-from mailgw_report.labels import translate_action
+from mailgw_report.labels import format_decimal, translate_action, translate_result
 
 LAB = SCRIPTS.parent / "tests" / "lab.py"
 
@@ -24,51 +24,87 @@ def load_lab_helpers():
 
 
 class FakeHost:
-    """A testinfra host whose every command succeeds with the same output,
-    and whose every file exists with that output as its content."""
+    """A testinfra host whose every command ends with the same exit code
+    and output, and whose every file exists with that output as its
+    content."""
 
     backend = types.SimpleNamespace(name="mailgw-agency-client")
 
-    def __init__(self, output):
+    def __init__(self, output, rc=0):
         self.output = output
+        self.rc = rc
 
     def run(self, command, *arguments):
-        return types.SimpleNamespace(rc=0, stdout=self.output, stderr="")
+        return types.SimpleNamespace(rc=self.rc, stdout=self.output, stderr="")
 
     def file(self, path):
         return types.SimpleNamespace(exists=True, content_string=self.output)
 
 
-def recorded_actions():
+def recorded_evidence():
     """Run every helper of tests/lab.py that records evidence, against fake
-    hosts, and return the actions it recorded, in order."""
+    hosts, and return the entries it recorded, in order."""
     lab = load_lab_helpers()
     lab.start_evidence()
-    lab.probe_ports(FakeHost(json.dumps({"172.29.2.10:25": "filtered"})), "172.29.2.10", [25])
+    lab.probe_ports(FakeHost(json.dumps({"172.29.2.10:25": "filtered", "172.29.2.10:587": "open",
+                                         "172.29.2.10:110": "closed",
+                                         "172.29.2.10:143": "error: [Errno 113] No route to host"})),
+                    "172.29.2.10", [25, 587, 110, 143])
+
     lab.swaks(FakeHost("<- 250 2.0.0 Ok"), "--server", "mail.agency.example", "--port", "587",
               "--from", "john@agency.example", "--to", "erika@agency.example")
+    lab.swaks(FakeHost(""), "--server", "mail.agency.example", "--from", "john@agency.example",
+              "--to", "erika@agency.example")
+
     lab.imap_messages(FakeHost("[]"), "mail.agency.example", "erika@agency.example", "secret", "mailgw-test-1")
+    lab.imap_messages(FakeHost('["message"]'), "mail.agency.example", "erika@agency.example", "secret",
+                      "mailgw-test-1")
     lab.maildir_messages(FakeHost(""), "/home/alice/Maildir", "mailgw-test-1")
+    lab.maildir_messages(FakeHost("Subject: mailgw-test-1"), "/home/alice/Maildir", "mailgw-test-1")
     lab.journal(FakeHost(""), 0, "NOQUEUE: reject: RCPT")
-    scan = FakeHost(json.dumps([{"id": "TLS1_2", "finding": "offered"}]))
+    lab.journal(FakeHost("one\ntwo\n"), 0, "NOQUEUE: reject: RCPT")
+
+    scan = FakeHost(json.dumps([{"id": "TLS1_2", "finding": "offered"},
+                                {"id": "TLS1_3", "finding": "offered with final"},
+                                {"id": "cipher_order", "finding": "server"},
+                                {"id": "cert_keySize", "finding": "EC 256 bits"}]))
     lab.tls_scan(scan, "172.29.1.10", 25, starttls="smtp")
-    lab.tls_scan(scan, "172.29.2.10", 993)
+    lab.tls_scan(FakeHost(json.dumps([{"id": "TLS1_2", "finding": "offered"}])), "172.29.2.10", 993)
+
     lab.smtp_dialogue(FakeHost(json.dumps([["EHLO mx.test", 250, "ok"]])), "172.29.1.10", 25,
                       ["EHLO mx.test", "STARTTLS"])
     lab.smtp_dialogue(FakeHost(json.dumps([["EHLO client.test", 250, "ok"]])), "172.29.2.10", 465,
                       ["EHLO client.test"], implicit_tls=True)
+    lab.smtp_dialogue(FakeHost("[]"), "172.29.1.10", 25, ["EHLO mx.test"])
+
     lab.send_counted(FakeHost("2"), "mail.agency.example", 587, "john@agency.example",
                      [("erika@agency.example", "mailgw-test-1-001"), ("erika@agency.example", "mailgw-test-1-002")],
                      user="john@agency.example", password="Secret-1", sessions=2)
     lab.send_counted(FakeHost("1"), "172.29.1.10", 25, "alice@partner.example",
                      [("john@agency.example", "mailgw-test-1-003")])
+    with pytest.raises(AssertionError):
+        lab.send_counted(FakeHost("", rc=1), "172.29.1.10", 25, "alice@partner.example",
+                         [("john@agency.example", "mailgw-test-1-004")])
+
     lab.imap_subjects(FakeHost("[]"), "mail.agency.example", "john@agency.example", "Secret-1",
                       subject="mailgw-test-1")
     lab.python(FakeHost("OK"), "print('OK')", "mail.agency.example")
+    lab.python(FakeHost("rejected"), "print('rejected')", "mail.agency.example")
+    lab.python(FakeHost("open=0 refused=0 filtered=432"), "print()", "172.29.1.10", 25)
+
     # Fill the record, so that take_evidence adds its "omitted" entry.
-    for number in range(lab.MAX_EVIDENCE):
+    for number in range(lab.MAX_EVIDENCE + 2):
         lab.record("relay", "filler-%d" % number, "TCP connect", "filtered")
-    return [entry["action"] for entry in lab.take_evidence() if not entry["to"].startswith("filler-")]
+    return [entry for entry in lab.take_evidence() if not entry["to"].startswith("filler-")]
+
+
+def recorded_actions():
+    """Return the distinct actions of recorded_evidence, in order."""
+    actions = []
+    for entry in recorded_evidence():
+        if entry["action"] not in actions:
+            actions.append(entry["action"])
+    return actions
 
 
 def test_evidence_never_holds_a_password():
@@ -98,6 +134,7 @@ def test_lab_helper_actions_translated():
         "TLS scan with testssl",
         "SMTP dialogue: EHLO mx.test, STARTTLS",
         "SMTP dialogue over TLS: EHLO client.test",
+        "SMTP dialogue: EHLO mx.test",
         "SMTP with Python, 2 messages in 2 sessions, logged in as john@agency.example",
         "SMTP with Python, 1 messages in 1 sessions",
         "IMAPS login as john@agency.example, search for mailgw-test-1",
@@ -114,12 +151,108 @@ def test_lab_helper_actions_translated():
         "TLS-Scan mit testssl",
         "SMTP-Dialog: EHLO mx.test, STARTTLS",
         "SMTP-Dialog über TLS: EHLO client.test",
+        "SMTP-Dialog: EHLO mx.test",
         "SMTP mit Python, 2 Nachrichten in 2 Sitzungen, angemeldet als john@agency.example",
         "SMTP mit Python, 1 Nachrichten in 1 Sitzungen",
         "IMAPS-Anmeldung als john@agency.example, Suche nach mailgw-test-1",
         "Python-Clientskript",
         "weitere Einträge ausgelassen",
     ]
+
+
+def test_lab_helper_results_translated():
+    results = [entry["result"] for entry in recorded_evidence()]
+    assert results == [
+        "filtered",
+        "open",
+        "closed",
+        "error: [Errno 113] No route to host",
+        "250 2.0.0 Ok",
+        "no reply",
+        "0 messages found",
+        "1 messages found",
+        "not found",
+        "found",
+        "0 lines found",
+        "2 lines found",
+        "offered: TLS1_2, TLS1_3; suite order: server; key: EC 256 bits",
+        "offered: TLS1_2",
+        "250 ok",
+        "250 ok",
+        "no reply",
+        "2 accepted",
+        "1 accepted",
+        "exit 1 accepted",
+        "0 messages found",
+        "exit 0: OK",
+        "exit 0: rejected",
+        "exit 0: open=0 refused=0 filtered=432",
+        "26 more entries",
+    ]
+    assert [translate_result(result, "de") for result in results] == [
+        "gefiltert",
+        "offen",
+        "geschlossen",
+        "Fehler: [Errno 113] No route to host",
+        "250 2.0.0 Ok",
+        "keine Antwort",
+        "0 Nachrichten gefunden",
+        "1 Nachricht gefunden",
+        "nicht gefunden",
+        "gefunden",
+        "0 Zeilen gefunden",
+        "2 Zeilen gefunden",
+        "angeboten: TLS1_2, TLS1_3; Reihenfolge der Suites: vom Server bestimmt; Schlüssel: EC 256 Bit",
+        "angeboten: TLS1_2",
+        "250 ok",
+        "250 ok",
+        "keine Antwort",
+        "2 angenommen",
+        "1 angenommen",
+        "Exit-Code 1, Zahl der angenommenen Nachrichten unbekannt",
+        "0 Nachrichten gefunden",
+        "Exit-Code 0: OK",
+        "Exit-Code 0: abgelehnt",
+        "Exit-Code 0: offen=0 abgewiesen=0 gefiltert=432",
+        "26 weitere Einträge",
+    ]
+
+
+# Results that need a lab to record: run_site, tls_handshake in
+# tests/test_secure_links.py, and testssl findings other than those above.
+@pytest.mark.parametrize("result,german", [
+    ("exit 2; relay : ok=3 changed=0 unreachable=0 failed=1",
+     "Exit-Code 2; relay : ok=3 changed=0 unreachable=0 failed=1"),
+    ("exit 4;", "Exit-Code 4;"),
+    ("exit 1:", "Exit-Code 1:"),
+    ("accepted", "angenommen"),
+    ("refused", "abgelehnt"),
+    ("offered: none", "angeboten: keine"),
+    ("offered: TLS1_2; key: RSA 3072 bits", "angeboten: TLS1_2; Schlüssel: RSA 3072 Bit"),
+    ("offered: TLS1_3; suite order: NOT a cipher order configured",
+     "angeboten: TLS1_3; Reihenfolge der Suites: NOT a cipher order configured"),
+    ("exit 0: a NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections.",
+     "Exit-Code 0: a NO [PRIVACYREQUIRED] Plaintext authentication disallowed on non-secure (SSL/TLS) connections."),
+])
+def test_lab_run_results_translated(result, german):
+    assert translate_result(result, "de") == german
+
+
+def test_server_replies_stay_as_recorded():
+    for reply in ("554 5.7.1 <victim@elsewhere.example>: Relay access denied", "250 2.0.0 Ok: queued as 4F2A1",
+                  "0 disconnected: Connection unexpectedly closed", "open=0"):
+        assert translate_result(reply, "de") == reply
+    assert translate_result("1 messages found", "en") == "1 messages found"
+
+
+@pytest.mark.parametrize("value,digits,language,text", [
+    (1.04, 1, "de", "1,0"),
+    (1.04, 1, "en", "1.0"),
+    (962.4, 0, "de", "962"),
+    (0.25, 3, "de", "0,250"),
+])
+def test_decimal_separator_per_language(value, digits, language, text):
+    assert format_decimal(value, digits, language) == text
 
 
 # Actions that need a lab to record: run_site in tests/lab.py runs
@@ -147,7 +280,7 @@ def test_unknown_action_stays_as_recorded():
     assert translate_action("TCP connect", "en") == "TCP connect"
 
 
-def test_german_evidence_keeps_results():
+def test_german_evidence_translates_results():
     entries = [
         {"from": "mailgw-relay", "to": "journal", "action": "search the journal for 'NOQUEUE'",
          "result": "1 lines found", "count": 2},
@@ -161,12 +294,12 @@ def test_german_evidence_keeps_results():
 
     assert rows == [
         {"from": "relay", "to": "Journal", "action": "Suche im Journal nach 'NOQUEUE'",
-         "result": "1 lines found (2-mal)"},
+         "result": "1 Zeile gefunden (2-mal)"},
         {"from": "Ansible-Steuerknoten", "to": "Lab-Inventar",
          "action": "ansible-playbook site.yml, ohne überschriebene Variablen",
-         "result": "exit 2; relay : ok=3 changed=0"},
+         "result": "Exit-Code 2; relay : ok=3 changed=0"},
         {"from": "relay", "to": "172.29.2.10", "action": "TCP-Verbindungsaufbau",
-         "result": "25 filtered, 22 filtered"},
+         "result": "25 gefiltert, 22 gefiltert"},
     ]
 
 
