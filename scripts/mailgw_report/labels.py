@@ -244,6 +244,43 @@ RESULTS = {
     ],
 }
 
+# German forms of the skip reasons that the tests and pytest write. A
+# failure message stays as recorded, apart from pytest's note at its end
+# (MESSAGE_NOTES).
+MESSAGES = {
+    "de": [
+        (r"no network was removed from this lab", "aus diesem Lab wurde kein Netz entfernt"),
+        # pytest's reason when a parametrised test has no case. The scenarios
+        # give test_mail_between_networks_passes_relay one case per pair of
+        # trusted networks.
+        (r"got empty parameter set for \(pair\)",
+         "das Szenario hat kein Paar von Netzen, zwischen denen Mail zu prüfen ist, "
+         "etwa weil es nur ein vertrauenswürdiges Netz hat"),
+        (r"got empty parameter set for \((?P<arguments>.*)\)",
+         "das Szenario hat keinen Fall für die Parameter ({arguments}) dieses Tests"),
+        (r"network (?P<network>\S+) declares no gateway to another mail system",
+         "das Netz {network} nennt kein Gateway zu einem anderen Mailsystem"),
+        (r"this network keeps port (?P<port>\d+) closed \((?P<test>\w+)\)",
+         "dieses Netz hält Port {port} geschlossen ({test})"),
+        (r"MAILGW_SKIP_GROUPS contains (?P<group>\S+)", "MAILGW_SKIP_GROUPS enthält {group}"),
+    ],
+}
+
+# German forms of the note in brackets that pytest (9.2) puts on the last
+# line of a failure message that it shortened. The whole message is the
+# text of the failure element in pytest's JUnit XML.
+MESSAGE_NOTES = {
+    "de": [
+        (r"\+1 more line; full report in element text",
+         "+1 weitere Zeile; vollständige Meldung in der JUnit-XML-Datei von pytest"),
+        (r"\+(?P<count>\d+) more lines; full report in element text",
+         "+{count} weitere Zeilen; vollständige Meldung in der JUnit-XML-Datei von pytest"),
+        (r"truncated; full report in element text",
+         "gekürzt; vollständige Meldung in der JUnit-XML-Datei von pytest"),
+    ],
+}
+_MESSAGE_NOTE = re.compile(r"\n\[(?P<note>[^\n]*)\]\Z")
+
 # German names of the sources and targets that evidence names with a word
 # instead of a host or an address.
 ENDPOINTS = {
@@ -272,6 +309,17 @@ def _translate(text, table, language):
 def translate_result(result, language):
     """Return an evidence result in the report language, as RESULTS lists it."""
     return _translate(result, RESULTS, language)
+
+
+def translate_message(message, language):
+    """Return a test's skip reason or failure message in the report
+    language: a skip reason as MESSAGES lists it, and pytest's note on a
+    shortened message as MESSAGE_NOTES lists it."""
+    translated = _translate(message, MESSAGES, language)
+    note = _MESSAGE_NOTE.search(translated)
+    if note:
+        translated = "%s\n[%s]" % (translated[:note.start()], _translate(note["note"], MESSAGE_NOTES, language))
+    return translated
 
 
 def format_decimal(value, digits, language):

@@ -10,11 +10,15 @@ import markupsafe
 
 from . import descriptions as descriptions_module
 from . import topology as topology_module
-from .labels import LABELS, format_decimal, translate_action, translate_endpoint, translate_result
+from .labels import LABELS, format_decimal, translate_action, translate_endpoint, translate_message, translate_result
 from .results import FAIL, NOT_VERIFIED, PASS
 
 TEMPLATES = pathlib.Path(__file__).resolve().parent / "templates"
 OVERALL_FAIL, OVERALL_PARTIAL, OVERALL_PASS = "fail", "partial", "pass"
+# Characters of a test's message that the Markdown report shows. pytest
+# shortens a failure message to 500 characters plus a note on what it cut,
+# and the note is kept.
+MAX_MESSAGE = 600
 
 
 @dataclasses.dataclass
@@ -37,6 +41,11 @@ class Report:
     @property
     def labels(self):
         return LABELS[self.language]
+
+    def message(self, result):
+        """Return a test's skip reason or failure message in the report
+        language."""
+        return translate_message(result.message, self.language)
 
     def decimal(self, value, digits):
         """Return a number with the decimal separator of the report language."""
@@ -192,7 +201,7 @@ def _markdown_tests(report):
         lines += ["%s: %s. %s: %s %s." % (labels["requirements"], ", ".join(result.requirements) or "-",
                                           labels["duration"], report.decimal(result.seconds, 1), labels["seconds"]), ""]
         if result.message:
-            lines += ["%s: `%s`" % (labels["message"], _cell(result.message)[:500]), ""]
+            lines += ["%s: `%s`" % (labels["message"], _cell(report.message(result))[:MAX_MESSAGE]), ""]
         rows = compact_evidence(result.evidence, report.manifest, report.language)
         if not rows:
             lines += [labels["no_evidence"], ""]

@@ -1,15 +1,17 @@
 """The German report translates the recorded evidence actions and the
-results that the kit writes and decimal numbers, and finds each test's description from its JUnit XML test case."""
+results that the kit writes, the skip reasons and decimal numbers, and
+finds each test's description from its JUnit XML test case."""
 
 import importlib.util
 import json
+import re
 import types
 
 import pytest
 
 from conftest import SCRIPTS
 from mailgw_report import descriptions, render
-from mailgw_report.labels import format_decimal, translate_action, translate_result
+from mailgw_report.labels import format_decimal, translate_action, translate_message, translate_result
 
 LAB = SCRIPTS.parent / "tests" / "lab.py"
 
@@ -243,6 +245,48 @@ def test_server_replies_stay_as_recorded():
                   "0 disconnected: Connection unexpectedly closed", "open=0"):
         assert translate_result(reply, "de") == reply
     assert translate_result("1 messages found", "en") == "1 messages found"
+
+
+@pytest.mark.parametrize("message,german", [
+    ("no network was removed from this lab", "aus diesem Lab wurde kein Netz entfernt"),
+    ("got empty parameter set for (pair)",
+     "das Szenario hat kein Paar von Netzen, zwischen denen Mail zu prüfen ist, "
+     "etwa weil es nur ein vertrauenswürdiges Netz hat"),
+    ("got empty parameter set for (net, role)",
+     "das Szenario hat keinen Fall für die Parameter (net, role) dieses Tests"),
+    ("network partner declares no gateway to another mail system",
+     "das Netz partner nennt kein Gateway zu einem anderen Mailsystem"),
+    ("this network keeps port 143 closed (test_plain_ports_closed_unless_opened)",
+     "dieses Netz hält Port 143 geschlossen (test_plain_ports_closed_unless_opened)"),
+    ("MAILGW_SKIP_GROUPS contains faults", "MAILGW_SKIP_GROUPS enthält faults"),
+    ("AssertionError: assert 1 == 0\n  + one\n[+3 more lines; full report in element text]",
+     "AssertionError: assert 1 == 0\n  + one\n[+3 weitere Zeilen; vollständige Meldung in der JUnit-XML-Datei "
+     "von pytest]"),
+    ("AssertionError: x\n[+1 more line; full report in element text]",
+     "AssertionError: x\n[+1 weitere Zeile; vollständige Meldung in der JUnit-XML-Datei von pytest]"),
+    ("AssertionError: xxx...\n[truncated; full report in element text]",
+     "AssertionError: xxx...\n[gekürzt; vollständige Meldung in der JUnit-XML-Datei von pytest]"),
+    ("AssertionError: relay:25 accepted tls1", "AssertionError: relay:25 accepted tls1"),
+])
+def test_messages_translated(message, german):
+    assert translate_message(message, "de") == german
+
+
+def test_kit_skip_reasons_translated():
+    """Every skip reason that tests/ writes as a plain string has a German
+    form, so rewording one fails here."""
+    reasons = []
+    for path in (SCRIPTS.parent / "tests").glob("*.py"):
+        reasons += re.findall(r'pytest\.skip\("([^"%]*)"\)', path.read_text(encoding="utf-8"))
+    assert "no network was removed from this lab" in reasons
+    for reason in reasons:
+        assert translate_message(reason, "de") != reason
+
+
+def test_english_messages_stay_as_recorded():
+    message = "AssertionError: x\n[+3 more lines; full report in element text]"
+    assert translate_message(message, "en") == message
+    assert translate_message("no network was removed from this lab", "en") == "no network was removed from this lab"
 
 
 @pytest.mark.parametrize("value,digits,language,text", [
