@@ -224,7 +224,7 @@ def session(messages):
             smtp.login(job["user"], job["password"])
         for recipient, subject in messages:
             # Every message carries its own Message-ID, as a mail program
-            # writes one; a retry of the message repeats it.
+            # writes one. A retry of the message repeats it.
             body = ("Subject: %s\\r\\nFrom: %s\\r\\nTo: %s\\r\\nMessage-ID: <%s@%s>\\r\\n\\r\\n"
                     "Counted test message.\\r\\n") % (subject, job["sender"], recipient, subject,
                                                      job["sender"].partition("@")[2])
@@ -266,7 +266,7 @@ def send_counted(host, server, port, sender, messages, user=None, password=None,
     job = {"server": server, "port": port, "sender": sender, "messages": messages,
            "user": user, "password": password, "sessions": sessions,
            "ca": CA_PATH if user else None}
-    # The job holds the password, so the evidence describes it instead.
+    # The job contains the password, so the evidence describes it instead.
     result = _run_python(host, _SEND_SCRIPT, json.dumps(job))
     accepted = result.stdout.strip() if result.rc == 0 else "exit %d" % result.rc
     record(host, "%s:%d" % (server, port), "SMTP with Python, %d messages in %d sessions%s"
