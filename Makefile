@@ -18,7 +18,7 @@ REPORT_LANG ?= en
 SCENARIO ?= lab-$(NETWORKS)
 
 .PHONY: lab lab-deploy lab-verify lab-destroy test lint molecule venv docker images clean \
-	report report-docs test-report
+	report report-docs test-report benchmark
 
 lab: lab-deploy lab-verify
 
@@ -69,6 +69,18 @@ lint: venv
 
 molecule: venv docker images
 	molecule test --all
+
+# Measure deployment and mail-path speed (docs/benchmarks.md): about two
+# hours on two cores. It destroys the lab first and leaves a one-network
+# lab deployed; the figures go to the state directory as JSON.
+BENCHMARK_RUNS ?= 3
+benchmark: venv docker images
+	scripts/benchmark deploy --networks 1,2,4 --runs $(BENCHMARK_RUNS) \
+	  --molecule-runs $(BENCHMARK_RUNS) --json $(MAILGW_STATE_DIR)/benchmark-deploy.json
+	MAILGW_LAB_NETWORKS=4 ansible-playbook playbooks/lab/destroy.yml
+	MAILGW_LAB_NETWORKS=1 ansible-playbook playbooks/lab/create.yml
+	MAILGW_LAB_NETWORKS=1 ansible-playbook playbooks/lab/site.yml
+	scripts/benchmark mail --runs $(BENCHMARK_RUNS) --json $(MAILGW_STATE_DIR)/benchmark-mail.json
 
 venv: $(VENV)/.installed
 
