@@ -332,13 +332,15 @@ def journal(host, since, grep=None):
     return output
 
 
-def queue_ids(host, subject):
-    """Return the Postfix queue ids on host whose message contains the token."""
+def queue_ids(host, subject, queue=None):
+    """Return the Postfix queue ids on host whose message contains the token,
+    only those in the named queue (such as "deferred") when one is given."""
     result = host.run(
         "for id in $(postqueue -j | python3 -c 'import json,sys;"
-        "[print(json.loads(l)[\"queue_id\"]) for l in sys.stdin]'); do "
+        "[print(m[\"queue_id\"]) for m in map(json.loads, sys.stdin)"
+        " if sys.argv[1] in (\"\", m[\"queue_name\"])]' %s); do "
         "postcat -bhq $id 2>/dev/null | grep -qF -- %s && echo $id; done",
-        subject,
+        queue or "", subject,
     )
     return result.stdout.split()
 

@@ -31,6 +31,15 @@ def test_relay_key_is_private(hosts):
     assert key.mode & 0o077 == 0, oct(key.mode)
 
 
+def test_key_directory_is_closed(hosts, net):
+    """On the relay and the mail server, the directory of the private TLS
+    key belongs to root, and others can neither list nor enter it."""
+    for name in ("relay", net["mail"]):
+        directory = hosts[name].file("/etc/ssl/private")
+        assert directory.user == "root", name
+        assert directory.mode & 0o007 == 0, "%s: %s" % (name, oct(directory.mode))
+
+
 def test_diff_shows_no_secret(tmp_path, lab, hosts, net):
     """A dry run that would change a password prints no password, hash or
     key, and leaves no trace of the password in the host's journal."""

@@ -11,7 +11,8 @@ import time
 import pytest
 
 from conftest import address_of
-from lab import CA_PATH, journal, python, queue_ids, record, submit, swaks, token, wait_for
+from lab import (CA_PATH, journal, maildir_subjects, python, queue_ids, record, send_counted, submit, swaks,
+                 token, wait_for)
 
 pytestmark = [pytest.mark.secure_links, pytest.mark.requirement("M5.116-3")]
 
@@ -179,6 +180,97 @@ def test_relay_links_use_verified_tls(lab, hosts, net, john):
     inward = "Verified TLS connection established to %s" % net["mail_fqdn"]
     assert wait_for(lambda: journal(hosts[net["mail"]], started, outward), timeout=60)
     assert wait_for(lambda: journal(hosts["relay"], started, inward), timeout=60)
+
+
+def connection_uses(host, since, ids):
+    """Return conn_use by queue id for the messages in ids that host sent
+    since a time: the number of messages the connection had carried, this
+    one included, so 1 for a new connection."""
+    uses = {}
+    for line in journal(host, since, "status=sent").splitlines():
+        sent = re.search(r": ([0-9A-F]+): to=<.*?(?:conn_use=(\d+), )?delay=", line)
+        if sent and sent.group(1) in ids:
+            uses[sent.group(1)] = int(sent.group(2) or 1)
+    return uses
+
+
+def tls_sessions(host, since):
+    """Return how many TLS sessions host's smtpd accepted since a time."""
+    return len(journal(host, since, "TLS connection established from").splitlines())
+
+
+def all_deferred(host, subject, count):
+    """Return the queue ids of the messages that contain the token when all
+    count of them are in host's deferred queue, else an empty list."""
+    ids = queue_ids(host, subject, queue="deferred")
+    return ids if len(ids) == count else []
+
+
+@pytest.mark.requirement("TR-03108-1/starttls")
+def test_queued_burst_reuses_tls_sessions(lab, hosts, net, john):
+    """A burst of outbound mail that waited in the queues crosses both
+    server links over fewer TLS sessions than messages, and every message
+    still arrives with a TLS entry for each link in its Received headers."""
+    count = 30
+    prefix = token()
+    recipient = "%s@%s" % (lab["internet_user"], lab["internet_domain"])
+    maildir = "/home/%s/Maildir" % lab["internet_user"]
+    mail, relay, internet = hosts[net["mail"]], hosts["relay"], hosts["internet"]
+    messages = [(recipient, "%s-%02d" % (prefix, number)) for number in range(count)]
+
+    # With the next hop stopped, every message ends in the deferred queue.
+    # A flush then hands the queue manager the whole burst at once, and
+    # Postfix caches connections to a destination with a backlog.
+    assert relay.run("systemctl stop postfix.service").rc == 0
+    assert internet.run("systemctl stop postfix.service").rc == 0
+    try:
+        accepted = send_counted(hosts[net["client"]], net["mail_fqdn"], 587, john["address"], messages,
+                                john["address"], john["password"])
+        assert accepted == count
+        on_mail = wait_for(lambda: all_deferred(mail, prefix, count), timeout=90)
+        assert on_mail, "the mail server did not defer all %d messages" % count
+
+        to_relay = time.time() - 1
+        assert relay.run("systemctl start postfix.service").rc == 0
+        mail.run("postqueue -f")
+        on_relay = wait_for(lambda: all_deferred(relay, prefix, count), timeout=120)
+        assert on_relay, "the relay did not defer all %d messages" % count
+
+        to_internet = time.time() - 1
+        assert internet.run("systemctl start postfix.service").rc == 0
+        relay.run("postqueue -f")
+        assert wait_for(lambda: len(maildir_subjects(internet, maildir, prefix)) == count, timeout=120), \
+            "not all %d messages reached the internet mailbox" % count
+    finally:
+        relay.run("systemctl start postfix.service")
+        internet.run("systemctl start postfix.service")
+        mail.run("postqueue -f")
+        relay.run("postqueue -f")
+
+    mail_uses = connection_uses(mail, to_relay, on_mail)
+    assert len(mail_uses) == count, mail_uses
+    assert max(mail_uses.values()) >= 2, "the mail server opened a new connection for every message"
+    # Only the mail server sends to the relay, and only the relay to the
+    # internet host, while the burst crosses.
+    assert tls_sessions(relay, to_relay) < count
+
+    relay_uses = connection_uses(relay, to_internet, on_relay)
+    assert len(relay_uses) == count, relay_uses
+    assert max(relay_uses.values()) >= 2, "the relay opened a new connection for every message"
+    assert tls_sessions(internet, to_internet) < count
+
+    # smtpd_tls_received_header: the relay and the internet host each write
+    # the TLS protocol of the link into the Received header they add.
+    headers = internet.run("grep -lF -- %s %s/new/* | xargs -r -n1 sed -n '1,/^$/p'", prefix, maildir).stdout
+    per_message = headers.split("Return-Path:")[1:]
+    assert len(per_message) == count, headers[-2000:]
+    for header in per_message:
+        received = [field for field in re.sub(r"\n[ \t]+", " ", header).splitlines()
+                    if field.startswith("Received:")]
+        for receiver in (lab["relay_fqdn"], lab["fqdns"]["internet"]):
+            added = [field for field in received if " by %s (Postfix)" % receiver in field]
+            assert len(added) == 1, received
+            assert re.search(r"\(using TLSv1\.[23] ", added[0]), added[0]
 
 
 # The deferral reason Postfix gives when a "secure" peer fails verification.
