@@ -38,6 +38,9 @@ def test_key_directory_is_closed(hosts, net):
         directory = hosts[name].file("/etc/ssl/private")
         assert directory.user == "root", name
         assert directory.mode & 0o007 == 0, "%s: %s" % (name, oct(directory.mode))
+        listing = hosts[name].run("runuser -u nobody -- ls /etc/ssl/private")
+        assert listing.rc != 0, "%s: nobody listed %s" % (name, listing.stdout.split())
+        assert "Permission denied" in listing.stderr, listing.stderr
 
 
 def test_diff_shows_no_secret(tmp_path, lab, hosts, net):

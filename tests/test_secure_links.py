@@ -226,7 +226,7 @@ def test_queued_burst_reuses_tls_sessions(lab, hosts, net, john):
     try:
         accepted = send_counted(hosts[net["client"]], net["mail_fqdn"], 587, john["address"], messages,
                                 john["address"], john["password"])
-        assert accepted == count
+        assert accepted == count, "the mail server accepted %d of %d messages" % (accepted, count)
         on_mail = wait_for(lambda: all_deferred(mail, prefix, count), timeout=90)
         assert on_mail, "the mail server did not defer all %d messages" % count
 
@@ -252,12 +252,15 @@ def test_queued_burst_reuses_tls_sessions(lab, hosts, net, john):
     assert max(mail_uses.values()) >= 2, "the mail server opened a new connection for every message"
     # Only the mail server sends to the relay, and only the relay to the
     # internet host, while the burst crosses.
-    assert tls_sessions(relay, to_relay) < count
+    relay_sessions = tls_sessions(relay, to_relay)
+    assert relay_sessions < count, "the relay accepted %d TLS sessions for %d messages" % (relay_sessions, count)
 
     relay_uses = connection_uses(relay, to_internet, on_relay)
     assert len(relay_uses) == count, relay_uses
     assert max(relay_uses.values()) >= 2, "the relay opened a new connection for every message"
-    assert tls_sessions(internet, to_internet) < count
+    internet_sessions = tls_sessions(internet, to_internet)
+    assert internet_sessions < count, \
+        "the internet host accepted %d TLS sessions for %d messages" % (internet_sessions, count)
 
     # smtpd_tls_received_header: the relay and the internet host each write
     # the TLS protocol of the link into the Received header they add.
