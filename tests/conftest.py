@@ -75,12 +75,16 @@ def pytest_collection_modifyitems(config, items):
     skip_groups(config, items)
 
 
+def skipped_groups():
+    """Return the group names in $MAILGW_SKIP_GROUPS."""
+    return [name.strip() for name in os.environ.get("MAILGW_SKIP_GROUPS", "").split(",") if name.strip()]
+
+
 def skip_groups(config, items):
     """Skip the tests of the groups named in $MAILGW_SKIP_GROUPS (comma
     separated, such as "faults,safe_changes"). A scenario uses it for groups
-    that another scenario proves; the summary then shows them as NOT
-    VERIFIED."""
-    groups = [name.strip() for name in os.environ.get("MAILGW_SKIP_GROUPS", "").split(",") if name.strip()]
+    that another scenario proves; the summary then shows them as SKIPPED."""
+    groups = skipped_groups()
     unknown = [name for name in groups if name not in {**CHECKLIST, **OTHER_GROUPS}]
     if unknown:
         raise pytest.UsageError("MAILGW_SKIP_GROUPS names unknown groups %s; use names from %s"
@@ -192,7 +196,8 @@ def erika(net):
 
 def pytest_terminal_summary(terminalreporter):
     """Print one line per checklist item and test group: how many of its
-    tests passed and failed. A group with no test run is NOT VERIFIED."""
+    tests passed and failed. A group with no test run is SKIPPED when
+    $MAILGW_SKIP_GROUPS names it, and NOT VERIFIED otherwise."""
     groups = {**CHECKLIST, **OTHER_GROUPS}
     counts = {name: {"passed": 0, "failed": 0} for name in groups}
     for outcome in ("passed", "failed", "error"):
@@ -209,6 +214,8 @@ def pytest_terminal_summary(terminalreporter):
             verdict = "FAIL"
         elif passed:
             verdict = "PASS"
+        elif name in skipped_groups():
+            verdict = "SKIPPED"
         else:
             verdict = "NOT VERIFIED"
         terminalreporter.write_line("%-12s %2d passed %2d failed  %s" % (verdict, passed, failed, text))
